@@ -1,0 +1,69 @@
+// strata ask: open the model, import the documents (deduplicated in the catalog), ask one question.
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { appVersion } from '../host/appVersion.ts';
+import { resolveDataDir } from '../host/dataDir.ts';
+import { StrataService } from '../services/StrataService.ts';
+import { parseOptions, positiveInteger } from './parseOptions.ts';
+import { UsageError } from './UsageError.ts';
+
+export async function runAsk(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, {
+    model: { type: 'string' },
+    doc: { type: 'string', multiple: true },
+    question: { type: 'string' },
+    engine: { type: 'string', default: 'standard' },
+    'gpu-budget': { type: 'string' },
+    'max-tokens': { type: 'string' },
+    'data-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (!values.model) throw new UsageError('--model is required');
+  if (!values.question) throw new UsageError('--question is required');
+  if (values.engine !== 'standard' && values.engine !== 'tiered') throw new UsageError(`--engine must be standard or tiered, got "${values.engine}"`);
+  const gpuBudget = positiveInteger(values['gpu-budget'], '--gpu-budget');
+  const maxTokens = positiveInteger(values['max-tokens'], '--max-tokens');
+  if (values.engine === 'tiered') {
+    console.error('The tiered engine is not available yet in this build; use --engine standard.');
+    return 2;
+  }
+  if (gpuBudget !== undefined) console.error('--gpu-budget applies to the tiered engine only; the standard engine keeps the full KV cache.');
+
+  // Plain output streams the answer as it is generated; --json prints one object at the end.
+  const service = new StrataService({
+    dataDir: resolveDataDir(values['data-dir']),
+    host: 'browser',
+    version: appVersion(),
+    emit: (event, payload) => {
+      if (!values.json && event === 'chat.onToken') process.stdout.write((payload as { text: string }).text);
+    },
+  });
+  try {
+    await service.models.open({ path: resolve(values.model) });
+    const documentIds: string[] = [];
+    for (const doc of values.doc ?? []) {
+      const info = await service.documents.importPath({ requestId: randomUUID(), path: resolve(doc) });
+      documentIds.push(info.id);
+    }
+    const conversation = await service.chat.createConversation({ documentIds });
+    const message = await service.chat.ask({
+      requestId: randomUUID(),
+      conversationId: conversation.id,
+      question: values.question,
+      maxTokens,
+    });
+    if (message.status === 'error') {
+      if (values.json) console.log(JSON.stringify({ answer: message.text, error: message.error, metrics: {} }));
+      else console.error(`strata: ${message.error?.message ?? 'the question failed'}`);
+      return 1;
+    }
+    if (values.json) {
+      console.log(JSON.stringify({ answer: message.text, stopped: message.status === 'stopped', conversationId: conversation.id, metrics: message.metrics ?? {} }));
+    } else {
+      process.stdout.write('\n');
+    }
+    return 0;
+  } finally {
+    await service.dispose();
+  }
+}

@@ -1,0 +1,58 @@
+// The interface both engines implement: the standard engine (node-llama-cpp, full KV cache) and the
+// tiered engine (native addon, GPU-CPU-disk chunks). Callers never learn which one they hold.
+import type { AskMetrics, EngineKind } from '../../preload/api.ts';
+
+export interface EngineDocument {
+  id: string;
+  text: string;
+}
+
+export interface EngineTurn {
+  role: 'user' | 'assistant';
+  text: string;
+}
+
+export interface AskOptions {
+  maxTokens?: number;
+  /** 0 is greedy (the default: answers about documents should be reproducible). */
+  temperature?: number;
+  signal?: AbortSignal;
+  onTextChunk?: (text: string) => void;
+}
+
+export interface AskResult {
+  text: string;
+  stopReason: 'eos' | 'maxTokens' | 'abort' | 'stopTrigger';
+  metrics: AskMetrics;
+}
+
+export interface LoadedModelInfo {
+  path: string;
+  name: string;
+  architecture: string;
+  sizeBytes: number;
+  hasChatTemplate: boolean;
+  trainContextTokens: number;
+}
+
+export interface EngineConversation {
+  /** Replaces the attached documents; they become the prefix of every following prompt. */
+  setDocuments(documents: EngineDocument[]): void;
+  /** Earlier turns (e.g. loaded from the catalog after a restart). */
+  setHistory(turns: EngineTurn[]): void;
+  ask(question: string, options?: AskOptions): Promise<AskResult>;
+  dispose(): Promise<void>;
+}
+
+export interface EngineModel {
+  readonly info: LoadedModelInfo;
+  countTokens(text: string): number;
+  createConversation(): EngineConversation;
+  dispose(): Promise<void>;
+}
+
+export interface Engine {
+  readonly kind: EngineKind;
+  openModel(path: string, options?: { signal?: AbortSignal }): Promise<EngineModel>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,43 @@
+// The reference engine: node-llama-cpp with the whole prompt in one full KV cache. Exactness tests
+// and benchmarks compare the tiered engine against it, and it serves models the tiered engine cannot
+// splice.
+import type { Llama, LlamaModel } from 'node-llama-cpp';
+import type { Engine, EngineModel } from '../Engine.ts';
+import { DisposedError, ModelError } from '../errors.ts';
+import { inspectModel } from '../inspectModel.ts';
+import { getLlamaRuntime } from '../llamaRuntime.ts';
+import { StandardModel } from './StandardModel.ts';
+
+export class StandardEngine implements Engine {
+  readonly kind = 'standard' as const;
+  private disposed = false;
+  private readonly models = new Set<EngineModel>();
+  private readonly llamaPromise: Promise<Llama>;
+
+  constructor(options: { llama?: Promise<Llama> } = {}) {
+    this.llamaPromise = options.llama ?? getLlamaRuntime();
+  }
+
+  async openModel(path: string): Promise<EngineModel> {
+    if (this.disposed) throw new DisposedError('StandardEngine');
+    const info = await inspectModel(path);
+    const llama = await this.llamaPromise;
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({ modelPath: path });
+    } catch (error) {
+      const reason = (error as Error).message;
+      const code = /memory|alloc/i.test(reason) ? 'OUT_OF_MEMORY' : 'MODEL_LOAD_FAILED';
+      throw new ModelError(code, `llama.cpp could not load ${info.name}: ${reason}`, { cause: error });
+    }
+    const opened = new StandardModel(info, model, llama, () => this.models.delete(opened));
+    this.models.add(opened);
+    return opened;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.all([...this.models].map((model) => model.dispose()));
+  }
+}

@@ -1,0 +1,191 @@
+// One loaded model of the standard engine. It owns one context with one sequence, shared by its
+// conversations one ask at a time: a follow-up question on the same documents reuses the evaluated
+// prefix instead of evaluating the documents again.
+import {
+  LlamaChat,
+  LlamaCompletion,
+  type ChatHistoryItem,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
+import type { AskMetrics } from '../../../preload/api.ts';
+import type { AskOptions, AskResult, EngineConversation, EngineModel, LoadedModelInfo } from '../Engine.ts';
+import { DisposedError, ModelError, RequestError } from '../errors.ts';
+import { StandardConversation } from './StandardConversation.ts';
+
+const CONTEXT_STEP_TOKENS = 256;
+/** Room for a chat template's role markers around each turn, which tokenize() of the text misses. */
+const CHAT_TEMPLATE_SLACK_TOKENS = 128;
+export const DEFAULT_MAX_TOKENS_RAW = 256;
+export const DEFAULT_MAX_TOKENS_CHAT = 1024;
+
+export type PromptPlan =
+  | { mode: 'raw'; tokens: Token[] }
+  | { mode: 'chat'; history: ChatHistoryItem[]; estimatedTokens: number };
+
+export class StandardModel implements EngineModel {
+  readonly info: LoadedModelInfo;
+  private readonly model: LlamaModel;
+  private readonly llama: Llama;
+  private readonly onDispose: () => void;
+  private context: LlamaContext | null = null;
+  private sequence: LlamaContextSequence | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  constructor(info: LoadedModelInfo, model: LlamaModel, llama: Llama, onDispose: () => void) {
+    this.info = info;
+    this.model = model;
+    this.llama = llama;
+    this.onDispose = onDispose;
+  }
+
+  countTokens(text: string): number {
+    this.assertAlive();
+    return this.model.tokenize(text).length;
+  }
+
+  tokenize(text: string): Token[] {
+    this.assertAlive();
+    return this.model.tokenize(text);
+  }
+
+  createConversation(): EngineConversation {
+    this.assertAlive();
+    return new StandardConversation(this);
+  }
+
+  /** Asks run one at a time: they share the one sequence. */
+  run(plan: PromptPlan, options: AskOptions): Promise<AskResult> {
+    const next = this.queue.then(() => this.runNow(plan, options));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(plan: PromptPlan, options: AskOptions): Promise<AskResult> {
+    this.assertAlive();
+    const chat = plan.mode === 'chat';
+    const maxTokens = options.maxTokens ?? (chat ? DEFAULT_MAX_TOKENS_CHAT : DEFAULT_MAX_TOKENS_RAW);
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RequestError('INVALID_ARGUMENT', `maxTokens must be a positive integer, got ${maxTokens}`);
+    // +1 for the BOS token that node-llama-cpp prepends to a raw prompt.
+    const promptTokens = plan.mode === 'raw' ? plan.tokens.length + 1 : plan.estimatedTokens;
+    const sequence = await this.sequenceFor(promptTokens + maxTokens);
+
+    const reusedTokens = plan.mode === 'raw' ? commonPrefixLength(sequence.contextTokens, this.withBos(plan.tokens)) : 0;
+    const startedAt = performance.now();
+    let firstTokenAt = 0;
+    let generatedTokens = 0;
+    const onToken = (tokens: Token[]) => {
+      if (firstTokenAt === 0) firstTokenAt = performance.now();
+      generatedTokens += tokens.length;
+    };
+    const common = {
+      signal: options.signal,
+      stopOnAbortSignal: true,
+      maxTokens,
+      temperature: options.temperature ?? 0,
+      onToken,
+      onTextChunk: options.onTextChunk,
+    };
+
+    let text: string;
+    let stopReason: string;
+    if (plan.mode === 'raw') {
+      const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+      try {
+        const result = await completion.generateCompletionWithMeta(plan.tokens, { ...common, disableContextShift: true });
+        text = result.response;
+        stopReason = result.metadata.stopReason;
+      } finally {
+        completion.dispose({ disposeSequence: false });
+      }
+    } else {
+      const llamaChat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+      try {
+        const result = await llamaChat.generateResponse(plan.history, common);
+        text = result.response;
+        stopReason = result.metadata.stopReason;
+      } finally {
+        llamaChat.dispose({ disposeSequence: false });
+      }
+    }
+
+    const endedAt = performance.now();
+    const ttft = firstTokenAt === 0 ? endedAt - startedAt : firstTokenAt - startedAt;
+    const decodeMs = endedAt - (firstTokenAt === 0 ? endedAt : firstTokenAt);
+    const metrics: AskMetrics = {
+      engine: 'standard',
+      promptTokens,
+      evaluatedPromptTokens: plan.mode === 'raw' ? promptTokens - reusedTokens : promptTokens,
+      generatedTokens,
+      prefillMs: ttft,
+      timeToFirstTokenMs: ttft,
+      decodeTokensPerSecond: generatedTokens > 1 && decodeMs > 0 ? ((generatedTokens - 1) * 1000) / decodeMs : 0,
+      totalMs: endedAt - startedAt,
+      contextTokens: sequence.context.contextSize,
+    };
+    return { text, stopReason: mapStopReason(stopReason), metrics };
+  }
+
+  private withBos(tokens: Token[]): Token[] {
+    const bos = this.model.tokens.bos;
+    return bos == null ? tokens : [bos, ...tokens];
+  }
+
+  /** A context big enough for the prompt and the answer; grown (never silently truncated) on demand. */
+  private async sequenceFor(neededTokens: number): Promise<LlamaContextSequence> {
+    const limit = this.info.trainContextTokens;
+    if (neededTokens > limit) {
+      throw new RequestError(
+        'CONTEXT_TOO_SMALL',
+        `The documents, conversation and answer need ${neededTokens} tokens, but ${this.info.name} holds at most ${limit}. Detach some documents, lower the answer length, or use the tiered engine.`,
+      );
+    }
+    if (this.sequence !== null && this.context !== null && this.context.contextSize >= neededTokens) return this.sequence;
+    await this.context?.dispose();
+    this.context = null;
+    this.sequence = null;
+    const contextSize = Math.min(limit, Math.ceil((neededTokens + CHAT_TEMPLATE_SLACK_TOKENS) / CONTEXT_STEP_TOKENS) * CONTEXT_STEP_TOKENS);
+    try {
+      this.context = await this.model.createContext({ contextSize, sequences: 1, flashAttention: false });
+    } catch (error) {
+      throw new ModelError('OUT_OF_MEMORY', `Not enough memory for a ${contextSize}-token context with ${this.info.name}: ${(error as Error).message}. Detach some documents or use the tiered engine.`, { cause: error });
+    }
+    this.sequence = this.context.getSequence();
+    return this.sequence;
+  }
+
+  get gpuKind(): string {
+    return String(this.llama.gpu);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.queue;
+    await this.context?.dispose();
+    await this.model.dispose();
+    this.onDispose();
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new DisposedError('StandardModel');
+  }
+}
+
+function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+function mapStopReason(reason: string): AskResult['stopReason'] {
+  if (reason === 'eogToken') return 'eos';
+  if (reason === 'maxTokens') return 'maxTokens';
+  if (reason === 'abort') return 'abort';
+  return 'stopTrigger';
+}

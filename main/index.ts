@@ -1,0 +1,112 @@
+// Electron main process: one window, the StrataService behind ipcMain, and nothing the renderer can
+// reach except the contract's channels (sandboxed, context-isolated, no Node integration, CSP in
+// the page, navigation and new windows refused).
+import { BrowserWindow, app, dialog, ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
+import { fileURLToPath } from 'node:url';
+import { listChannels, type StrataEvents } from '../preload/api.ts';
+import { appVersion } from './host/appVersion.ts';
+import { resolveDataDir } from './host/dataDir.ts';
+import { dispatch } from './host/dispatch.ts';
+import { StrataService } from './services/StrataService.ts';
+
+app.setName('Strata');
+
+const rendererDevUrl = process.env.ELECTRON_RENDERER_URL;
+const rendererFile = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
+const preloadFile = fileURLToPath(new URL('../preload/index.cjs', import.meta.url));
+
+let mainWindow: BrowserWindow | null = null;
+
+function argValue(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  if (index >= 0) return process.argv[index + 1];
+  return process.argv.find((arg) => arg.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+function isTrustedSender(event: IpcMainInvokeEvent): boolean {
+  const url = event.senderFrame?.url ?? '';
+  if (rendererDevUrl) return url.startsWith(rendererDevUrl);
+  return url.startsWith('file://') && fileURLToPath(url.split(/[?#]/)[0]) === rendererFile;
+}
+
+function emit<E extends keyof StrataEvents>(event: E, payload: StrataEvents[E]): void {
+  if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(event, payload);
+}
+
+async function pickModel(): Promise<string | null> {
+  const result = await dialog.showOpenDialog(mainWindow!, {
+    title: 'Open a GGUF model',
+    properties: ['openFile'],
+    filters: [{ name: 'GGUF models', extensions: ['gguf'] }],
+  });
+  return result.canceled ? null : (result.filePaths[0] ?? null);
+}
+
+async function pickDocuments(): Promise<string[]> {
+  const result = await dialog.showOpenDialog(mainWindow!, {
+    title: 'Add documents',
+    properties: ['openFile', 'multiSelections'],
+    filters: [
+      { name: 'Documents', extensions: ['txt', 'md', 'markdown', 'pdf', 'docx'] },
+      { name: 'All files', extensions: ['*'] },
+    ],
+  });
+  return result.canceled ? [] : result.filePaths;
+}
+
+function createWindow(): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 900,
+    minHeight: 600,
+    title: 'Strata',
+    show: false,
+    webPreferences: {
+      preload: preloadFile,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  window.once('ready-to-show', () => window.show());
+  window.webContents.setWindowOpenHandler(({ url }) => {
+    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  window.webContents.on('will-navigate', (event) => event.preventDefault());
+  if (rendererDevUrl) void window.loadURL(rendererDevUrl);
+  else void window.loadFile(rendererFile);
+  return window;
+}
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  const dataDir = resolveDataDir(argValue('--data-dir'));
+  const service = new StrataService({
+    dataDir,
+    host: 'electron',
+    version: appVersion(),
+    emit,
+    dialogs: { pickModel, pickDocuments },
+  });
+  for (const channel of listChannels()) {
+    ipcMain.handle(channel, (event, arg: unknown) => {
+      if (!isTrustedSender(event)) return { ok: false, error: { code: 'FORBIDDEN', message: 'Untrusted sender' } };
+      return dispatch(service, channel, arg);
+    });
+  }
+  mainWindow = createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('will-quit', () => {
+    void service.dispose();
+  });
+}
+
+void start();

@@ -1,0 +1,237 @@
+// The one contract between the engine process and the UI. Electron main (ipcMain), the preload
+// bridge, the browser host (WebSocket) and the renderer all derive their wiring from this file, so a
+// method added here and forgotten elsewhere fails to compile.
+
+export type EngineKind = 'standard' | 'tiered';
+export type HostKind = 'electron' | 'browser';
+
+export interface AppInfo {
+  host: HostKind;
+  version: string;
+  dataDir: string;
+  /** Engines this build can run; the tiered one appears once its addon loads. */
+  engines: EngineKind[];
+}
+
+export interface ModelInfo {
+  id: string;
+  path: string;
+  name: string;
+  sizeBytes: number;
+  architecture: string;
+  hasChatTemplate: boolean;
+  trainContextTokens: number;
+  lastOpenedAt: number;
+}
+
+export type DocumentKind = 'txt' | 'md' | 'pdf' | 'docx';
+
+export interface DocumentInfo {
+  id: string;
+  fileName: string;
+  kind: DocumentKind;
+  sizeBytes: number;
+  charCount: number;
+  /** Tokens under the model named by tokenCountModelId; null until a model has counted it. */
+  tokenCount: number | null;
+  tokenCountModelId: string | null;
+  sha256: string;
+  importedAt: number;
+}
+
+export interface ConversationInfo {
+  id: string;
+  title: string;
+  documentIds: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AskMetrics {
+  engine: EngineKind;
+  promptTokens: number;
+  /** Prompt tokens evaluated for this ask (the rest were reused from the context). */
+  evaluatedPromptTokens: number;
+  generatedTokens: number;
+  prefillMs: number;
+  timeToFirstTokenMs: number;
+  decodeTokensPerSecond: number;
+  totalMs: number;
+  contextTokens: number;
+}
+
+export type MessageRole = 'user' | 'assistant';
+export type MessageStatus = 'complete' | 'stopped' | 'error';
+
+export interface MessageInfo {
+  id: string;
+  conversationId: string;
+  role: MessageRole;
+  text: string;
+  status: MessageStatus;
+  createdAt: number;
+  metrics: AskMetrics | null;
+  error: ErrorPayload | null;
+}
+
+/** How errors cross a process boundary: Electron's ipcMain.handle keeps only `message`. */
+export interface ErrorPayload {
+  code: string;
+  message: string;
+}
+
+export interface AppService {
+  info(): Promise<AppInfo>;
+}
+
+export interface ModelsService {
+  listRecent(): Promise<ModelInfo[]>;
+  current(): Promise<ModelInfo | null>;
+  open(req: { path: string }): Promise<ModelInfo>;
+  forget(req: { id: string }): Promise<void>;
+  /** Native file dialog; the browser host has none and resolves null. */
+  pickFile(): Promise<string | null>;
+}
+
+export interface DocumentsService {
+  list(): Promise<DocumentInfo[]>;
+  /** Bytes travel so drag-and-drop works the same in Electron and the browser host. */
+  import(req: { requestId: string; fileName: string; bytes: Uint8Array }): Promise<DocumentInfo>;
+  importPath(req: { requestId: string; path: string }): Promise<DocumentInfo>;
+  cancelImport(req: { requestId: string }): Promise<void>;
+  /** Native multi-file dialog; the browser host resolves []. */
+  pickFiles(): Promise<string[]>;
+  getText(req: { id: string }): Promise<{ text: string }>;
+  remove(req: { id: string }): Promise<void>;
+}
+
+export interface ChatService {
+  listConversations(): Promise<ConversationInfo[]>;
+  createConversation(req: { title?: string; documentIds: string[] }): Promise<ConversationInfo>;
+  setDocuments(req: { conversationId: string; documentIds: string[] }): Promise<ConversationInfo>;
+  rename(req: { conversationId: string; title: string }): Promise<ConversationInfo>;
+  deleteConversation(req: { conversationId: string }): Promise<void>;
+  messages(req: { conversationId: string }): Promise<MessageInfo[]>;
+  /**
+   * Streams tokens as chat.onToken events with the same requestId and resolves with the finished
+   * assistant message (status 'stopped' after chat.cancel).
+   */
+  ask(req: { requestId: string; conversationId: string; question: string; maxTokens?: number }): Promise<MessageInfo>;
+  cancel(req: { requestId: string }): Promise<void>;
+}
+
+export interface StrataApi {
+  app: AppService;
+  models: ModelsService;
+  documents: DocumentsService;
+  chat: ChatService;
+}
+
+export type ImportPhase = 'reading' | 'extracting' | 'counting' | 'saving' | 'done' | 'failed';
+
+export interface StrataEvents {
+  'chat.onToken': { requestId: string; conversationId: string; text: string };
+  'chat.onAskStarted': { requestId: string; conversationId: string; userMessage: MessageInfo };
+  'documents.onImportProgress': {
+    requestId: string;
+    fileName: string;
+    phase: ImportPhase;
+    /** 0..1 within the whole import. */
+    fraction: number;
+    error?: ErrorPayload;
+  };
+  'models.onStatus': { state: 'loading' | 'ready' | 'failed'; path: string; error?: ErrorPayload };
+}
+
+export type EventName = keyof StrataEvents;
+
+// Compile-time lists: a method added to a service and not listed here breaks the build.
+type MethodList<T> = Record<keyof T, true>;
+export const apiMethods: { [S in keyof StrataApi]: MethodList<StrataApi[S]> } = {
+  app: { info: true },
+  models: { listRecent: true, current: true, open: true, forget: true, pickFile: true },
+  documents: {
+    list: true,
+    import: true,
+    importPath: true,
+    cancelImport: true,
+    pickFiles: true,
+    getText: true,
+    remove: true,
+  },
+  chat: {
+    listConversations: true,
+    createConversation: true,
+    setDocuments: true,
+    rename: true,
+    deleteConversation: true,
+    messages: true,
+    ask: true,
+    cancel: true,
+  },
+};
+
+export const eventNames: Record<EventName, true> = {
+  'chat.onToken': true,
+  'chat.onAskStarted': true,
+  'documents.onImportProgress': true,
+  'models.onStatus': true,
+};
+
+/** `service.method`, e.g. `chat.ask`. */
+export type Channel = {
+  [S in keyof StrataApi]: `${S & string}.${keyof StrataApi[S] & string}`;
+}[keyof StrataApi];
+
+export function listChannels(): Channel[] {
+  const out: string[] = [];
+  for (const [service, methods] of Object.entries(apiMethods)) {
+    for (const method of Object.keys(methods)) out.push(`${service}.${method}`);
+  }
+  return out as Channel[];
+}
+
+/** What a host reply carries, so the error code survives the trip. */
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
+
+export type Invoke = (channel: Channel, arg: unknown) => Promise<Envelope<unknown>>;
+
+/**
+ * What the preload bridge (or the browser host client) exposes on `window`. It moves envelopes, not
+ * errors: contextBridge would strip an error's `code` on the way through.
+ */
+export interface StrataBridge {
+  invoke: Invoke;
+  on<E extends EventName>(event: E, listener: (payload: StrataEvents[E]) => void): () => void;
+  host: HostKind;
+  /** Electron gives dropped files a path (for .gguf models); the browser host returns ''. */
+  getPathForFile(file: File): string;
+}
+
+/** An error rebuilt on the receiving side of a channel, keeping the sender's stable code. */
+export class RemoteError extends Error {
+  readonly code: string;
+  constructor(payload: ErrorPayload) {
+    super(payload.message);
+    this.name = 'RemoteError';
+    this.code = payload.code;
+  }
+}
+
+/** One typed wrapper per contract method over any transport that moves envelopes. */
+export function buildApi(invoke: Invoke): StrataApi {
+  const api: Record<string, Record<string, (arg?: unknown) => Promise<unknown>>> = {};
+  for (const [service, methods] of Object.entries(apiMethods)) {
+    const wrappers: Record<string, (arg?: unknown) => Promise<unknown>> = {};
+    for (const method of Object.keys(methods)) {
+      const channel = `${service}.${method}` as Channel;
+      wrappers[method] = async (arg?: unknown) => {
+        const envelope = await invoke(channel, arg);
+        if (!envelope.ok) throw new RemoteError(envelope.error);
+        return envelope.value;
+      };
+    }
+    api[service] = wrappers;
+  }
+  return api as unknown as StrataApi;
+}
