@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import test, { type TestContext } from 'node:test';
+import WebSocket from 'ws';
+import { buildApi, type Envelope, type StrataApi } from '../../preload/api.ts';
+import { encodeFrame, decodeFrame, type ServerFrame } from '../../preload/wire.ts';
+import { StrataService } from '../services/StrataService.ts';
+import { tempDir } from '../test/tempDir.ts';
+import { BrowserHost } from './BrowserHost.ts';
+
+async function startHost(t: TestContext) {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Strata</title>');
+  let host: BrowserHost | null = null;
+  const service = new StrataService({ dataDir: join(dir, 'data'), host: 'browser', version: 'test', emit: (e, p) => host?.broadcast(e, p) });
+  host = new BrowserHost({ api: service, rendererDir: dir });
+  const url = new URL(await host.listen());
+  t.after(async () => {
+    await host.close();
+    await service.dispose();
+  });
+  return { host, url, service, dir };
+}
+
+function httpGet(url: URL, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: url.port, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function connect(url: URL, { token, origin, host }: { token?: string; origin?: string; host?: string }): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${url.port}/api?token=${token ?? ''}`, {
+      origin: origin ?? `http://127.0.0.1:${url.port}`,
+      headers: host ? { Host: host } : {},
+    });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+}
+
+function clientApi(ws: WebSocket): { api: StrataApi; events: ServerFrame[] } {
+  let nextId = 1;
+  const pending = new Map<number, (envelope: Envelope<unknown>) => void>();
+  const events: ServerFrame[] = [];
+  ws.on('message', (data) => {
+    const frame = decodeFrame<ServerFrame>(data.toString());
+    if (frame.type === 'reply') pending.get(frame.id)?.(frame.envelope);
+    else events.push(frame);
+  });
+  const api = buildApi((channel, arg) => {
+    const id = nextId++;
+    return new Promise((resolve) => {
+      pending.set(id, resolve);
+      ws.send(encodeFrame({ type: 'call', id, channel, arg }));
+    });
+  });
+  return { api, events };
+}
+
+test('serves the renderer only to its own Host, and never outside its folder', async (t) => {
+  const { url } = await startHost(t);
+  const ok = await httpGet(url, '/');
+  assert.equal(ok.status, 200);
+  assert.match(ok.body, /<title>Strata/);
+  assert.equal(ok.headers['referrer-policy'], 'no-referrer');
+  assert.equal((await httpGet(url, '/', { Host: `evil.example:${url.port}` })).status, 403);
+  for (const path of ['/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc%2fpasswd']) {
+    const res = await httpGet(url, path);
+    assert.ok(res.status === 403 || res.status === 404, `${path} → ${res.status}`);
+    assert.doesNotMatch(res.body, /root:/);
+  }
+});
+
+test('the socket refuses a missing or wrong token, a foreign Origin and a foreign Host', async (t) => {
+  const { url, host } = await startHost(t);
+  await assert.rejects(connect(url, {}), /403/);
+  await assert.rejects(connect(url, { token: 'a'.repeat(host.token.length) }), /403/);
+  await assert.rejects(connect(url, { token: host.token, origin: 'http://evil.example' }), /403/);
+  await assert.rejects(connect(url, { token: host.token, host: `rebound.example:${url.port}` }), /403/);
+  const ws = await connect(url, { token: host.token });
+  ws.close();
+});
+
+test('the same API works over the socket, with error codes and bytes intact', async (t) => {
+  const { url, host } = await startHost(t);
+  const ws = await connect(url, { token: host.token });
+  t.after(() => ws.close());
+  const { api, events } = clientApi(ws);
+  const info = await api.app.info();
+  assert.equal(info.host, 'browser');
+  const text = 'Line one of the contract.\nLine two — naïve 東京.\n';
+  const doc = await api.documents.import({ requestId: 'r1', fileName: 'contract.txt', bytes: new TextEncoder().encode(text) });
+  assert.equal(doc.fileName, 'contract.txt');
+  assert.equal((await api.documents.getText({ id: doc.id })).text, text.trimEnd());
+  assert.ok(events.some((e) => e.type === 'event' && e.name === 'documents.onImportProgress' && e.payload.phase === 'done'));
+  await assert.rejects(api.chat.messages({ conversationId: '' }), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(
+    api.documents.import({ requestId: 'r2', fileName: 'blob.txt', bytes: new Uint8Array([0, 1, 2, 0, 255, 0, 7, 0]) }),
+    (e: Error & { code?: string }) => e.code === 'BINARY_FILE' && /blob\.txt/.test(e.message),
+  );
+  assert.equal((await api.documents.list()).length, 1, 'the failed import lost nothing and added nothing');
+});
+
+test('an unknown channel gets an error reply, not a crash', async (t) => {
+  const { url, host } = await startHost(t);
+  const ws = await connect(url, { token: host.token });
+  t.after(() => ws.close());
+  const reply = new Promise<ServerFrame>((resolve) => ws.once('message', (d) => resolve(decodeFrame<ServerFrame>(d.toString()))));
+  ws.send(JSON.stringify({ type: 'call', id: 7, channel: 'catalog.__proto__', arg: null }));
+  const frame = await reply;
+  assert.equal(frame.type, 'reply');
+  assert.deepEqual(frame.type === 'reply' && frame.envelope, { ok: false, error: { code: 'UNKNOWN_CHANNEL', message: 'Unknown channel: catalog.__proto__' } });
+});
