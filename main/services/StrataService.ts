@@ -19,6 +19,7 @@ import { DocumentError } from '../engine/documents/DocumentError.ts';
 import { DEFAULT_MAX_DOCUMENT_BYTES, extractText } from '../engine/documents/extractText.ts';
 import type { Engine, EngineConversation, EngineModel } from '../engine/Engine.ts';
 import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
+import { inspectModel } from '../engine/inspectModel.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
 
 export type EventSink = <E extends keyof StrataEvents>(event: E, payload: StrataEvents[E]) => void;
@@ -155,6 +156,8 @@ export class StrataService implements StrataApi {
     if (this.openModel?.info.path === path) return this.openModel.info;
     this.emit('models.onStatus', { state: 'loading', path });
     try {
+      // Validate first: a corrupt or wrong file must not cost the user the model they have open.
+      await inspectModel(path);
       await this.closeModel();
       const model = await this.engine.openModel(path);
       const info = this.catalog.upsertModel({ ...model.info, path });

@@ -1,0 +1,151 @@
+// The service end to end with the standard engine and the generated needle model: what a user does
+// (open a model, add a document, ask, stop, restart) and what they would notice if it broke.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test, { type TestContext } from 'node:test';
+import type { StrataEvents } from '../../preload/api.ts';
+import { ensureTestModel } from '../engine/testModels/cli.ts';
+import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
+import { tempDir } from '../test/tempDir.ts';
+import { StrataService } from './StrataService.ts';
+
+type Recorded = { [E in keyof StrataEvents]: { event: E; payload: StrataEvents[E] } }[keyof StrataEvents];
+
+function startService(t: TestContext, dataDir: string, onEvent?: (e: Recorded) => void) {
+  const events: Recorded[] = [];
+  const service: StrataService = new StrataService({
+    dataDir,
+    host: 'browser',
+    version: 'test',
+    emit: (event, payload) => {
+      const recorded = { event, payload } as Recorded;
+      events.push(recorded);
+      onEvent?.(recorded);
+    },
+  });
+  t.after(() => service.dispose());
+  return { service, events };
+}
+
+const haystack = makeHaystack({
+  wordCount: 4000,
+  seed: 11,
+  needles: [0.03, 0.15, 0.3, 0.42, 0.55, 0.68, 0.8, 0.95].map((depth) => ({ depth })),
+});
+
+test('standard engine: every needle of a 4K-token document is answered, streamed and saved', { timeout: 300_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const dataDir = tempDir(t);
+  const docPath = join(dataDir, 'haystack.txt');
+  writeFileSync(docPath, haystack.text);
+  const { service, events } = startService(t, dataDir);
+
+  const model = await service.models.open({ path: modelPath });
+  assert.equal(model.hasChatTemplate, false);
+  const doc = await service.documents.importPath({ requestId: 'import-1', path: docPath });
+  assert.equal(doc.tokenCount, haystack.words.length, 'one token per word under the needle tokenizer');
+  const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
+  assert.equal(conversation.title, 'haystack.txt');
+
+  let correct = 0;
+  for (const [i, needle] of haystack.needles.entries()) {
+    const requestId = `ask-${i}`;
+    const message = await service.chat.ask({ requestId, conversationId: conversation.id, question: needleQuestion(needle.key), maxTokens: 2 });
+    const streamed = events
+      .filter((e): e is Extract<Recorded, { event: 'chat.onToken' }> => e.event === 'chat.onToken' && e.payload.requestId === requestId)
+      .map((e) => e.payload.text)
+      .join('');
+    assert.equal(streamed, message.text, 'the streamed tokens are the saved answer');
+    assert.equal(message.status, 'complete');
+    assert.ok(message.metrics && message.metrics.timeToFirstTokenMs > 0 && message.metrics.generatedTokens === 2);
+    if (message.text.trim() === needle.values.join(' ')) correct++;
+    else t.diagnostic(`${needle.key} at depth ${needle.depth}: expected "${needle.values.join(' ')}", got "${message.text.trim()}"`);
+    if (i > 0) {
+      // A follow-up reuses the evaluated document instead of evaluating 4K tokens again.
+      assert.ok(message.metrics!.evaluatedPromptTokens < 64, `follow-up evaluated ${message.metrics!.evaluatedPromptTokens} tokens`);
+    }
+  }
+  t.diagnostic(`needles answered: ${correct}/${haystack.needles.length}`);
+  assert.equal(correct, haystack.needles.length);
+  assert.equal((await service.chat.messages({ conversationId: conversation.id })).length, haystack.needles.length * 2);
+});
+
+test('a stopped answer keeps what streamed, is marked stopped, and survives a restart', { timeout: 300_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const dataDir = tempDir(t);
+  let tokens = 0;
+  // Stop the answer from inside the stream, as the Stop button does, after three tokens.
+  const first = startService(t, dataDir, (e) => {
+    if (e.event === 'chat.onToken' && ++tokens === 3) void first.service.chat.cancel({ requestId: 'long' });
+  });
+  await first.service.models.open({ path: modelPath });
+  const doc = await first.service.documents.import({ requestId: 'i', fileName: 'notes.txt', bytes: new TextEncoder().encode(haystack.text) });
+  const conversation = await first.service.chat.createConversation({ documentIds: [doc.id] });
+
+  const stopped = await first.service.chat.ask({ requestId: 'long', conversationId: conversation.id, question: needleQuestion(haystack.needles[0].key), maxTokens: 200 });
+  assert.equal(stopped.status, 'stopped');
+  assert.ok(stopped.metrics!.generatedTokens < 200, `stopped after ${stopped.metrics!.generatedTokens} tokens`);
+  assert.ok(stopped.text.trim().startsWith(haystack.needles[0].values.join(' ')));
+  await first.service.dispose();
+
+  const second = startService(t, dataDir);
+  assert.equal((await second.service.models.current()), null);
+  assert.deepEqual((await second.service.models.listRecent()).map((m) => m.path), [modelPath]);
+  assert.deepEqual((await second.service.documents.list()).map((d) => d.fileName), ['notes.txt']);
+  const [again] = await second.service.chat.listConversations();
+  assert.deepEqual(again.documentIds, [doc.id]);
+  const messages = await second.service.chat.messages({ conversationId: again.id });
+  assert.deepEqual(messages.map((m) => [m.role, m.status]), [['user', 'complete'], ['assistant', 'stopped']]);
+  assert.equal(messages[1].text, stopped.text);
+});
+
+test('a corrupt GGUF is refused with a clear error and the open model stays open', { timeout: 120_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const dataDir = tempDir(t);
+  const { service, events } = startService(t, dataDir);
+  await service.models.open({ path: modelPath });
+
+  const notGguf = join(dataDir, 'weights.gguf');
+  writeFileSync(notGguf, 'this is not a model at all');
+  await assert.rejects(service.models.open({ path: notGguf }), (e: Error & { code?: string }) => e.code === 'INVALID_GGUF' && /weights\.gguf/.test(e.message));
+
+  const truncated = join(dataDir, 'truncated.gguf');
+  const header = Buffer.alloc(24);
+  header.write('GGUF', 0, 'latin1');
+  header.writeUInt32LE(3, 4);
+  header.writeBigUInt64LE(5n, 8);
+  header.writeBigUInt64LE(40n, 16);
+  writeFileSync(truncated, header);
+  await assert.rejects(service.models.open({ path: truncated }), (e: Error & { code?: string }) => e.code === 'INVALID_GGUF' && /damaged or incomplete/.test(e.message));
+
+  await assert.rejects(service.models.open({ path: join(dataDir, 'missing.gguf') }), (e: Error & { code?: string }) => e.code === 'MODEL_NOT_FOUND');
+  assert.equal((await service.models.current())?.path, modelPath);
+  assert.ok(events.some((e) => e.event === 'models.onStatus' && e.payload.state === 'failed'));
+  assert.deepEqual((await service.models.listRecent()).map((m) => m.path), [modelPath], 'failed files are not remembered');
+});
+
+test('asking without a model, or with an empty question, is a clear error that saves nothing', { timeout: 60_000 }, async (t) => {
+  const { service } = startService(t, tempDir(t));
+  const conversation = await service.chat.createConversation({ documentIds: [] });
+  await assert.rejects(service.chat.ask({ requestId: 'a', conversationId: conversation.id, question: 'hi' }), (e: Error & { code?: string }) => e.code === 'NO_MODEL');
+  await assert.rejects(service.chat.ask({ requestId: 'b', conversationId: conversation.id, question: '  ' }), (e: Error & { code?: string }) => e.code === 'EMPTY_QUESTION');
+  assert.equal((await service.chat.messages({ conversationId: conversation.id })).length, 0);
+});
+
+test('the same file imported twice is one document; a binary file is refused and loses nothing', async (t) => {
+  const { service, events } = startService(t, tempDir(t));
+  const bytes = new TextEncoder().encode('# Notes\n\nThe meeting moved to Thursday.\n');
+  const a = await service.documents.import({ requestId: '1', fileName: 'notes.md', bytes });
+  const b = await service.documents.import({ requestId: '2', fileName: 'copy of notes.md', bytes });
+  assert.equal(b.id, a.id);
+  assert.equal(a.kind, 'md');
+  await assert.rejects(
+    service.documents.import({ requestId: '3', fileName: 'photo.png', bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]) }),
+    (e: Error & { code?: string }) => (e.code === 'UNSUPPORTED_TYPE' || e.code === 'BINARY_FILE') && /photo\.png/.test(e.message),
+  );
+  await assert.rejects(service.documents.import({ requestId: '4', fileName: 'empty.txt', bytes: new Uint8Array() }), (e: Error & { code?: string }) => e.code === 'EMPTY_DOCUMENT');
+  assert.deepEqual((await service.documents.list()).map((d) => d.fileName), ['notes.md']);
+  const failures = events.filter((e) => e.event === 'documents.onImportProgress' && e.payload.phase === 'failed');
+  assert.equal(failures.length, 2);
+});
