@@ -1,0 +1,40 @@
+import { useStrata } from '../store/useStrata.ts';
+import { selectActiveDocumentIds } from '../store/selectors.ts';
+import { AddDocumentsButton } from './AddDocumentsButton.tsx';
+import { DocumentItem } from './DocumentItem.tsx';
+import { ImportList } from './ImportList.tsx';
+
+export function DocumentsPanel() {
+  const documents = useStrata((s) => s.documents);
+  const inUse = useStrata(selectActiveDocumentIds);
+  const tokensInUse = documents.reduce((sum, d) => (inUse.includes(d.id) ? sum + (d.tokenCount ?? 0) : sum), 0);
+
+  return (
+    <section className="documents" aria-label="Documents">
+      <div className="panel-header">
+        <h2 className="panel-title">Documents</h2>
+        <AddDocumentsButton />
+      </div>
+      <ImportList />
+      {documents.length === 0 ? (
+        <div className="empty-state empty-state-small">
+          <div className="empty-state-title">No documents yet</div>
+          <p>Drag documents here — .txt, .md, .pdf, .docx — or use Add documents</p>
+        </div>
+      ) : (
+        <>
+          <p className="panel-hint">
+            {inUse.length === 0
+              ? 'Tick a document to use it in this conversation.'
+              : `${inUse.length} in use${tokensInUse > 0 ? ` · ${tokensInUse.toLocaleString('en-US')} tokens` : ''}`}
+          </p>
+          <ul className="document-list" aria-label="Document list">
+            {documents.map((doc) => (
+              <DocumentItem key={doc.id} doc={doc} inUse={inUse.includes(doc.id)} />
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,11 @@
+// The renderer's one store, composed from slices. The engine owns the truth (it lives in main); these
+// slices hold what the UI last heard and push calls through the api.
+import type { AppSlice } from './createAppSlice.ts';
+import type { ChatSlice } from './createChatSlice.ts';
+import type { DocumentsSlice } from './createDocumentsSlice.ts';
+import type { ImportsSlice } from './createImportsSlice.ts';
+import type { StateCreator } from 'zustand';
+
+export type StrataState = AppSlice & DocumentsSlice & ChatSlice & ImportsSlice;
+
+export type SliceCreator<Slice> = StateCreator<StrataState, [], [], Slice>;

@@ -1,0 +1,41 @@
+import { getStrataClient } from '../bridge/getStrataClient.ts';
+import { loadInitialState } from './loadInitialState.ts';
+import { useStrata } from './useStrata.ts';
+
+let unsubscribe: (() => void) | null = null;
+
+/** Engine events go straight into the store. Call once at startup; later calls are no-ops. */
+export function subscribeToEngine(): () => void {
+  if (unsubscribe) return unsubscribe;
+  const { bridge, socket } = getStrataClient();
+  const state = useStrata.getState;
+  const offs = [
+    bridge.on('chat.onToken', (event) => state().applyToken(event)),
+    bridge.on('chat.onAskStarted', (event) => state().applyAskStarted(event)),
+    bridge.on('documents.onImportProgress', (event) => {
+      const known = state().imports.find((row) => row.requestId === event.requestId);
+      state().applyImportProgress(event);
+      // Another window finished an import: its document belongs in this list too.
+      if (event.phase === 'done' && !known?.local) void state().refreshDocuments();
+    }),
+    bridge.on('models.onStatus', (event) => state().applyModelStatus(event)),
+  ];
+  if (socket) {
+    let wasDown = false;
+    offs.push(
+      socket.onConnectionChange((connection) => {
+        useStrata.setState({ connection });
+        if (connection !== 'open') wasDown = true;
+        else if (wasDown) {
+          wasDown = false;
+          void loadInitialState();
+        }
+      }),
+    );
+  }
+  unsubscribe = () => {
+    for (const off of offs) off();
+    unsubscribe = null;
+  };
+  return unsubscribe;
+}
