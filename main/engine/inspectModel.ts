@@ -35,16 +35,25 @@ export async function inspectModel(path: string): Promise<LoadedModelInfo> {
     throw new ModelError('INVALID_GGUF', `${name} uses GGUF version ${version}; Strata reads versions 2 and 3.`);
   }
 
-  let metadata: Record<string, unknown>;
+  const damaged = (reason: string, cause?: unknown) =>
+    new ModelError('INVALID_GGUF', `${name} is damaged or incomplete: ${reason}. Download or generate it again.`, { cause });
+  let fileInfo: Awaited<ReturnType<typeof readGgufFileInfo>>;
   try {
-    const fileInfo = await readGgufFileInfo(path, { readTensorInfo: true });
-    metadata = fileInfo.metadata as unknown as Record<string, unknown>;
+    fileInfo = await readGgufFileInfo(path, { readTensorInfo: true });
   } catch (error) {
-    throw new ModelError('INVALID_GGUF', `${name} is damaged or incomplete: its GGUF metadata cannot be read (${(error as Error).message}). Download or generate it again.`, { cause: error });
+    throw damaged(`its GGUF metadata cannot be read (${(error as Error).message})`, error);
   }
-
+  const metadata = fileInfo.metadata as unknown as Record<string, unknown>;
   const general = (metadata.general ?? {}) as Record<string, unknown>;
-  const architecture = typeof general.architecture === 'string' ? general.architecture : 'unknown';
+  if (typeof general.architecture !== 'string' || general.architecture === '') throw damaged('it names no model architecture');
+  const architecture = general.architecture;
+  // A download cut short keeps its header: check that every tensor it lists starts inside the file.
+  const tensors = fileInfo.fullTensorInfo ?? fileInfo.tensorInfo ?? [];
+  if (BigInt(tensors.length) !== BigInt(fileInfo.totalTensorCount)) throw damaged(`it lists ${fileInfo.totalTensorCount} tensors but only ${tensors.length} could be read`);
+  if (fileInfo.splicedParts === 1) {
+    const lastStart = tensors.reduce((max, t) => (BigInt(t.fileOffset) > max ? BigInt(t.fileOffset) : max), 0n);
+    if (tensors.length > 0 && lastStart >= BigInt(sizeBytes)) throw damaged(`its tensors reach past the end of the file (${sizeBytes} bytes)`);
+  }
   const archMeta = (metadata[architecture] ?? {}) as Record<string, unknown>;
   const tokenizer = (metadata.tokenizer ?? {}) as Record<string, unknown>;
   const contextLength = archMeta.context_length;

@@ -1,7 +1,7 @@
 // The service end to end with the standard engine and the generated needle model: what a user does
 // (open a model, add a document, ask, stop, restart) and what they would notice if it broke.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import type { StrataEvents } from '../../preload/api.ts';
@@ -118,6 +118,12 @@ test('a corrupt GGUF is refused with a clear error and the open model stays open
   header.writeBigUInt64LE(40n, 16);
   writeFileSync(truncated, header);
   await assert.rejects(service.models.open({ path: truncated }), (e: Error & { code?: string }) => e.code === 'INVALID_GGUF' && /damaged or incomplete/.test(e.message));
+
+  // A download cut short: the real header survives, the tensors do not.
+  const cut = join(dataDir, 'cut.gguf');
+  const whole = readFileSync(modelPath);
+  writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+  await assert.rejects(service.models.open({ path: cut }), (e: Error & { code?: string }) => e.code === 'INVALID_GGUF' && /cut\.gguf/.test(e.message));
 
   await assert.rejects(service.models.open({ path: join(dataDir, 'missing.gguf') }), (e: Error & { code?: string }) => e.code === 'MODEL_NOT_FOUND');
   assert.equal((await service.models.current())?.path, modelPath);
