@@ -1,7 +1,7 @@
 // Random-weight llama models of any shape, for tests and benchmarks where only the shape matters
 // (speed, memory, KV sizes, exactness of splicing). Deterministic for a given seed.
 
-import { writeGguf } from '../gguf/GgufWriter.ts';
+import { meta, writeGguf } from '../gguf/GgufWriter.ts';
 import type { GgufTensor, GgufTensorType } from '../gguf/GgufWriter.ts';
 import { FIRST_PIECE_ID, SPACE_MARK, buildSpmVocab, spmVocabMetadata } from './buildSpmVocab.ts';
 import { createRng } from './createRng.ts';
@@ -21,6 +21,8 @@ export interface RandomModelOptions {
   seed: number;
   /** Training context written to the GGUF; default 131072. */
   contextLength?: number;
+  /** A Jinja chat template (tokenizer.chat_template), to exercise the chat path of the engines. */
+  chatTemplate?: string;
 }
 
 export const MIN_RANDOM_VOCAB = FIRST_PIECE_ID + 1;
@@ -84,6 +86,7 @@ export async function makeRandomModel(outPath: string, options: RandomModelOptio
         fileType: type,
       }),
       ...spmVocabMetadata(spmVocab),
+      ...(options.chatTemplate ? { 'tokenizer.chat_template': meta.string(options.chatTemplate) } : {}),
     },
     tensors,
   });
