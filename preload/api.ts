@@ -132,6 +132,8 @@ export type ImportPhase = 'reading' | 'extracting' | 'counting' | 'saving' | 'do
 export interface StrataEvents {
   'chat.onToken': { requestId: string; conversationId: string; text: string };
   'chat.onAskStarted': { requestId: string; conversationId: string; userMessage: MessageInfo };
+  /** The saved answer, so every window (and a page reloaded mid-answer) learns that it ended. */
+  'chat.onAskFinished': { requestId: string; conversationId: string; message: MessageInfo };
   'documents.onImportProgress': {
     requestId: string;
     fileName: string;
@@ -174,6 +176,7 @@ export const apiMethods: { [S in keyof StrataApi]: MethodList<StrataApi[S]> } = 
 export const eventNames: Record<EventName, true> = {
   'chat.onToken': true,
   'chat.onAskStarted': true,
+  'chat.onAskFinished': true,
   'documents.onImportProgress': true,
   'models.onStatus': true,
 };

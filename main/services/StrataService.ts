@@ -260,7 +260,7 @@ export class StrataService implements StrataApi {
           this.emit('chat.onToken', { requestId, conversationId, text });
         },
       });
-      return this.catalog.addMessage({
+      return this.finishAsk(requestId, {
         conversationId,
         role: 'assistant',
         text: result.text,
@@ -269,10 +269,16 @@ export class StrataService implements StrataApi {
       });
     } catch (error) {
       // The question and whatever streamed stay in the conversation with the reason it failed.
-      return this.catalog.addMessage({ conversationId, role: 'assistant', text: streamed, status: 'error', error: errorPayload(error) });
+      return this.finishAsk(requestId, { conversationId, role: 'assistant', text: streamed, status: 'error', error: errorPayload(error) });
     } finally {
       this.asks.delete(requestId);
     }
+  }
+
+  private finishAsk(requestId: string, answer: Parameters<Catalog['addMessage']>[0]): MessageInfo {
+    const message = this.catalog.addMessage(answer);
+    this.emit('chat.onAskFinished', { requestId, conversationId: answer.conversationId, message });
+    return message;
   }
 
   private async requireModel(): Promise<OpenModel> {

@@ -41,6 +41,8 @@ export interface ChatSlice {
   stop(): Promise<void>;
   applyToken(event: StrataEvents['chat.onToken']): void;
   applyAskStarted(event: StrataEvents['chat.onAskStarted']): void;
+  /** An answer finished (here or in another window): show the saved message. */
+  applyAskFinished(event: StrataEvents['chat.onAskFinished']): void;
   dismissChatError(): void;
 }
 
@@ -274,6 +276,16 @@ export const createChatSlice: SliceCreator<ChatSlice> = (set, get) => {
         }
         if (current.some((m) => m.id === userMessage.id)) return s;
         return { messagesByConversation: { ...s.messagesByConversation, [conversationId]: [...current, userMessage] } };
+      });
+    },
+
+    applyAskFinished(event) {
+      set((s) => {
+        if (!s.messagesByConversation[event.conversationId]) return s;
+        return {
+          streams: withoutStream(s.streams, event.requestId),
+          messagesByConversation: withMessage(s.messagesByConversation, event.message),
+        };
       });
     },
 

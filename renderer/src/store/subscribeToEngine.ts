@@ -12,6 +12,7 @@ export function subscribeToEngine(): () => void {
   const offs = [
     bridge.on('chat.onToken', (event) => state().applyToken(event)),
     bridge.on('chat.onAskStarted', (event) => state().applyAskStarted(event)),
+    bridge.on('chat.onAskFinished', (event) => state().applyAskFinished(event)),
     bridge.on('documents.onImportProgress', (event) => {
       const known = state().imports.find((row) => row.requestId === event.requestId);
       state().applyImportProgress(event);
