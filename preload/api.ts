@@ -47,8 +47,28 @@ export interface ConversationInfo {
   updatedAt: number;
 }
 
+/** What the tiered engine adds to an answer's metrics. Bytes moved are blob bytes spliced into the GPU tier. */
+export interface TieredAskMetrics {
+  probeMs: number;
+  selectMs: number;
+  spliceMs: number;
+  bytesFromCpu: number;
+  bytesFromDisk: number;
+  chunksTotal: number;
+  chunksSelected: number;
+  /** Chunk indices spliced in for this answer (the document view marks what the model read). */
+  selectedChunkIndices: number[];
+  reselections: number;
+  gpuBudgetTokens: number;
+  peakGpuResidentTokens: number;
+  residentBytes: { gpu: number; cpu: number; disk: number };
+  /** Document tokens evaluated for this answer: 0 when the whole document came from the tiers. */
+  documentTokensEvaluated: number;
+}
+
 export interface AskMetrics {
   engine: EngineKind;
+  tiered?: TieredAskMetrics;
   promptTokens: number;
   /** Prompt tokens evaluated for this ask (the rest were reused from the context). */
   evaluatedPromptTokens: number;
@@ -78,6 +98,26 @@ export interface MessageInfo {
 export interface ErrorPayload {
   code: string;
   message: string;
+}
+
+export interface EngineSettings {
+  /** The engine new answers use; the tiered one falls back to standard for models it cannot splice. */
+  engine: EngineKind;
+  /** KV cells the GPU tier may hold; null derives it from free VRAM (or a CPU default). */
+  gpuBudgetTokens: number | null;
+  cpuTierBytes: number;
+  diskBudgetBytes: number;
+  chunkMinTokens: number;
+  chunkMaxTokens: number;
+  /** Layers whose keys are abstracted and whose queries score chunks; null picks them per model. */
+  scoringLayers: number[] | null;
+  /** Re-select chunks every N generated tokens; 0 turns progressive selection off. */
+  reselectEveryTokens: number;
+}
+
+export interface SettingsService {
+  get(): Promise<EngineSettings>;
+  update(patch: Partial<EngineSettings>): Promise<EngineSettings>;
 }
 
 export interface AppService {
@@ -125,6 +165,7 @@ export interface StrataApi {
   models: ModelsService;
   documents: DocumentsService;
   chat: ChatService;
+  settings: SettingsService;
 }
 
 export type ImportPhase = 'reading' | 'extracting' | 'counting' | 'saving' | 'done' | 'failed';
@@ -171,6 +212,7 @@ export const apiMethods: { [S in keyof StrataApi]: MethodList<StrataApi[S]> } = 
     ask: true,
     cancel: true,
   },
+  settings: { get: true, update: true },
 };
 
 export const eventNames: Record<EventName, true> = {

@@ -155,3 +155,20 @@ test('the same file imported twice is one document; a binary file is refused and
   const failures = events.filter((e) => e.event === 'documents.onImportProgress' && e.payload.phase === 'failed');
   assert.equal(failures.length, 2);
 });
+
+test('settings are validated with clear errors and persist across restarts', async (t) => {
+  const dataDir = tempDir(t);
+  const first = startService(t, dataDir);
+  const defaults = await first.service.settings.get();
+  assert.equal(defaults.gpuBudgetTokens, null);
+  await assert.rejects(first.service.settings.update({ gpuBudgetTokens: 12 }), (e: Error & { code?: string }) => e.code === 'INVALID_SETTING' && /gpuBudgetTokens/.test(e.message));
+  await assert.rejects(first.service.settings.update({ chunkMinTokens: 300, chunkMaxTokens: 100 }), (e: Error & { code?: string }) => e.code === 'INVALID_SETTING' && /chunkMaxTokens/.test(e.message));
+  await assert.rejects(first.service.settings.update({ bogus: 1 } as never), /Unknown setting: bogus/);
+  const updated = await first.service.settings.update({ gpuBudgetTokens: 2048, scoringLayers: [3, 1, 3] });
+  assert.deepEqual(updated.scoringLayers, [1, 3]);
+  await first.service.dispose();
+  const second = startService(t, dataDir);
+  const again = await second.service.settings.get();
+  assert.equal(again.gpuBudgetTokens, 2048);
+  assert.deepEqual(again.scoringLayers, [1, 3]);
+});

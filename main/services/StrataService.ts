@@ -8,6 +8,7 @@ import type {
   AppInfo,
   ConversationInfo,
   DocumentInfo,
+  EngineSettings,
   HostKind,
   MessageInfo,
   ModelInfo,
@@ -20,7 +21,10 @@ import { DEFAULT_MAX_DOCUMENT_BYTES, extractText } from '../engine/documents/ext
 import type { Engine, EngineConversation, EngineModel } from '../engine/Engine.ts';
 import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
 import { inspectModel } from '../engine/inspectModel.ts';
+import { DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
+
+const SETTINGS_KEY = 'engineSettings';
 
 export type EventSink = <E extends keyof StrataEvents>(event: E, payload: StrataEvents[E]) => void;
 
@@ -112,6 +116,25 @@ export class StrataService implements StrataApi {
       this.catalog.removeDocument(requireString(req?.id, 'id'));
     },
   };
+
+  readonly settings: StrataApi['settings'] = {
+    get: async () => this.currentSettings(),
+    update: async (patch) => {
+      const next = mergeSettings(this.currentSettings(), patch);
+      this.catalog.setSetting(SETTINGS_KEY, next);
+      return next;
+    },
+  };
+
+  /** Stored settings over the defaults; a stored value that no longer validates falls back to the defaults. */
+  private currentSettings(): EngineSettings {
+    const stored = this.catalog.getSetting<Partial<EngineSettings>>(SETTINGS_KEY) ?? {};
+    try {
+      return mergeSettings(DEFAULT_SETTINGS, stored);
+    } catch {
+      return { ...DEFAULT_SETTINGS };
+    }
+  }
 
   readonly chat: StrataApi['chat'] = {
     listConversations: async () => this.catalog.listConversations(),

@@ -1,0 +1,63 @@
+// Engine settings: defaults, and validation that names the setting, the value and the allowed range,
+// so a bad value from the UI, the CLI or a hand-edited catalog is refused before it reaches the engine.
+import type { EngineSettings } from '../../../preload/api.ts';
+import { StrataError } from '../errors.ts';
+
+export const MIB = 1024 * 1024;
+export const GIB = 1024 * MIB;
+
+export const DEFAULT_SETTINGS: EngineSettings = {
+  engine: 'tiered',
+  gpuBudgetTokens: null,
+  cpuTierBytes: 2 * GIB,
+  diskBudgetBytes: 64 * GIB,
+  chunkMinTokens: 32,
+  chunkMaxTokens: 256,
+  scoringLayers: null,
+  reselectEveryTokens: 32,
+};
+
+/** A budget the engine cannot work with, or a setting out of range. */
+export class SettingsError extends StrataError {
+  constructor(message: string) {
+    super('INVALID_SETTING', message);
+    this.name = 'SettingsError';
+  }
+}
+
+const MIN_GPU_BUDGET_TOKENS = 256;
+const MAX_TOKENS = 1 << 20;
+
+function integerIn(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new SettingsError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+/** Applies a partial update to `current` and returns the validated whole; throws SettingsError. */
+export function mergeSettings(current: EngineSettings, patch: Partial<EngineSettings>): EngineSettings {
+  if (patch === null || typeof patch !== 'object') throw new SettingsError('Settings must be an object.');
+  for (const key of Object.keys(patch)) {
+    if (!Object.hasOwn(DEFAULT_SETTINGS, key)) throw new SettingsError(`Unknown setting: ${key}.`);
+  }
+  const next: EngineSettings = { ...current, ...patch };
+  if (next.engine !== 'standard' && next.engine !== 'tiered') throw new SettingsError(`engine must be "standard" or "tiered", got ${JSON.stringify(next.engine)}.`);
+  if (next.gpuBudgetTokens !== null) integerIn('gpuBudgetTokens', next.gpuBudgetTokens, MIN_GPU_BUDGET_TOKENS, MAX_TOKENS);
+  integerIn('cpuTierBytes', next.cpuTierBytes, 0, Number.MAX_SAFE_INTEGER);
+  integerIn('diskBudgetBytes', next.diskBudgetBytes, MIB, Number.MAX_SAFE_INTEGER);
+  integerIn('chunkMinTokens', next.chunkMinTokens, 1, 65536);
+  integerIn('chunkMaxTokens', next.chunkMaxTokens, next.chunkMinTokens, 65536);
+  integerIn('reselectEveryTokens', next.reselectEveryTokens, 0, 65536);
+  if (next.scoringLayers !== null) {
+    if (!Array.isArray(next.scoringLayers) || next.scoringLayers.length === 0) throw new SettingsError('scoringLayers must be null (automatic) or a non-empty list of layer numbers.');
+    next.scoringLayers.forEach((layer, i) => integerIn(`scoringLayers[${i}]`, layer, 0, 4095));
+    next.scoringLayers = [...new Set(next.scoringLayers)].sort((a, b) => a - b);
+  }
+  if (next.gpuBudgetTokens !== null && next.gpuBudgetTokens < 4 * next.chunkMaxTokens) {
+    throw new SettingsError(
+      `gpuBudgetTokens (${next.gpuBudgetTokens}) must hold at least 4 chunks of chunkMaxTokens (${next.chunkMaxTokens}): the sink, the most recent chunk, a selected one and the question. Raise the budget or lower chunkMaxTokens.`,
+    );
+  }
+  return next;
+}
