@@ -98,6 +98,7 @@ async function start(): Promise<void> {
     });
   }
   mainWindow = createWindow();
+  void service.restoreLastModel();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
   });

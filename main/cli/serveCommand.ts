@@ -27,6 +27,7 @@ export async function runServe(argv: string[]): Promise<number> {
     const url = await host.listen();
     console.log(`Strata is serving ${dataDir}`);
     console.log(`Open ${url}`);
+    void service.restoreLastModel();
   } catch (error) {
     await service.dispose();
     throw error;

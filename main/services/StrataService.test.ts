@@ -92,6 +92,7 @@ test('a stopped answer keeps what streamed, is marked stopped, and survives a re
   const second = startService(t, dataDir);
   assert.equal((await second.service.models.current()), null);
   assert.deepEqual((await second.service.models.listRecent()).map((m) => m.path), [modelPath]);
+  assert.equal((await second.service.restoreLastModel())?.path, modelPath, 'the last model reopens after a restart');
   assert.deepEqual((await second.service.documents.list()).map((d) => d.fileName), ['notes.txt']);
   const [again] = await second.service.chat.listConversations();
   assert.deepEqual(again.documentIds, [doc.id]);

@@ -162,6 +162,17 @@ export class StrataService implements StrataApi {
     },
   };
 
+  /**
+   * Reopens the model of the last session, so a restarted app continues where it stopped. Failures
+   * reach the UI as models.onStatus events; nothing throws.
+   */
+  async restoreLastModel(): Promise<ModelInfo | null> {
+    const [last] = this.catalog.listRecentModels(1);
+    if (!last || this.openModel || this.opening) return null;
+    if (!(await stat(last.path).catch(() => null))?.isFile()) return null;
+    return this.openModelAt(last.path).catch(() => null);
+  }
+
   private async openModelAt(path: string): Promise<ModelInfo> {
     this.assertAlive();
     // One model at a time: a second open waits for the first so they never load side by side.
