@@ -77,6 +77,11 @@ export class Catalog {
     }
   }
 
+  /** The open connection, for stores that keep their own tables in this catalog (KvCatalog). */
+  get database(): Database.Database {
+    return this.conn;
+  }
+
   private get conn(): Database.Database {
     if (this.db === null) throw new DisposedError('Catalog');
     return this.db;

@@ -64,4 +64,43 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'tiered kv cache',
+    // One ingest per (document, model, configuration): its chunks' KV blobs live in the disk tier under
+    // the ingest's id, and each chunk row is written only after its blob is fsynced, so the rows are the
+    // truth about what is on disk. config_fingerprint covers everything that changes the blob layout or
+    // the abstracts (model, flash attention, KV types, scoring layers, chunk bounds).
+    sql: `
+      CREATE TABLE kv_ingests (
+        id TEXT PRIMARY KEY,
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        config_fingerprint TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'complete', 'failed')),
+        token_count INTEGER NOT NULL,
+        tokens_done INTEGER NOT NULL DEFAULT 0,
+        error_json TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (document_id, model_id, config_fingerprint)
+      );
+      CREATE TABLE kv_chunks (
+        ingest_id TEXT NOT NULL REFERENCES kv_ingests(id) ON DELETE CASCADE,
+        chunk_index INTEGER NOT NULL,
+        token_start INTEGER NOT NULL,
+        token_end INTEGER NOT NULL,
+        pos_start INTEGER NOT NULL,
+        pos_end INTEGER NOT NULL,
+        char_start INTEGER NOT NULL,
+        char_end INTEGER NOT NULL,
+        segment INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        crc32 INTEGER NOT NULL,
+        abstract BLOB NOT NULL,
+        PRIMARY KEY (ingest_id, chunk_index)
+      );
+    `,
+  },
 ];

@@ -1,0 +1,262 @@
+// The tiered engine's tables in the catalog (migration 2): one kv_ingests row per (document, model,
+// configuration) and one kv_chunks row per chunk whose KV blob is safely on disk. The rows are the
+// source of truth about the disk tier: a chunk exists once its row does, and bytes in the segment files
+// past the last row are garbage from an interrupted ingest (DiskTier.truncateTo drops them).
+//
+// Resume protocol for the engine:
+//   const ingest = kv.startIngest({...});                 // creates, resumes, or finds it complete
+//   const last = kv.lastChunk(ingest.id);
+//   const end = last ? blobEnd(last.ref) : { segment: 0, offset: 0 };
+//   await disk.truncateTo(ingest.id, end.segment, end.offset);  // drop what a crash left unrecorded
+//   for each new chunk: ref = await disk.append(ingest.id, blob); kv.addChunk(ingest.id, {...chunk, ref, abstract});
+//   kv.completeIngest(ingest.id);
+// The disk tier's document key is the ingest id, so deleting an ingest is deleteIngest + disk.removeDocument.
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { ErrorPayload } from '../../preload/api.ts';
+import { StrataError } from '../engine/errors.ts';
+import type { BlobRef } from '../engine/tiered/tiers/DiskTier.ts';
+
+export type KvIngestState = 'running' | 'complete' | 'failed';
+
+export interface KvIngestKey {
+  documentId: string;
+  modelId: string;
+  /** Everything that changes the blobs or abstracts: model, flash attention, KV types, scoring layers, chunk bounds. */
+  configFingerprint: string;
+}
+
+export interface KvIngest extends KvIngestKey {
+  /** Also the ingest's document key in the disk tier. */
+  id: string;
+  state: KvIngestState;
+  tokenCount: number;
+  /** Tokens covered by committed chunks. */
+  tokensDone: number;
+  chunkCount: number;
+  error: ErrorPayload | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface KvChunk {
+  index: number;
+  /** Token range `[tokenStart, tokenEnd)`. */
+  tokenStart: number;
+  tokenEnd: number;
+  /** KV position range `[posStart, posEnd)`: where the chunk must be spliced back. */
+  posStart: number;
+  posEnd: number;
+  /** Character range `[charStart, charEnd)` in the document text. */
+  charStart: number;
+  charEnd: number;
+  ref: BlobRef;
+  /** [layer][kvHead][min|max][dim], see computeAbstract.ts. */
+  abstract: Float32Array;
+}
+
+type Row = Record<string, unknown>;
+
+export class KvCatalog {
+  private readonly db: Database.Database;
+
+  /** `db` is the catalog's connection (`catalog.database`), migrated to version 2 or later. */
+  constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  findIngest(key: KvIngestKey): KvIngest | null {
+    const row = this.db
+      .prepare(`${INGEST_SELECT} WHERE i.document_id = ? AND i.model_id = ? AND i.config_fingerprint = ?`)
+      .get(key.documentId, key.modelId, key.configFingerprint) as Row | undefined;
+    return row ? toIngest(row) : null;
+  }
+
+  getIngest(id: string): KvIngest | null {
+    const row = this.db.prepare(`${INGEST_SELECT} WHERE i.id = ?`).get(id) as Row | undefined;
+    return row ? toIngest(row) : null;
+  }
+
+  listIngests(filter: { documentId?: string } = {}): KvIngest[] {
+    const rows =
+      filter.documentId === undefined
+        ? (this.db.prepare(`${INGEST_SELECT} ORDER BY i.created_at, i.rowid`).all() as Row[])
+        : (this.db.prepare(`${INGEST_SELECT} WHERE i.document_id = ? ORDER BY i.created_at, i.rowid`).all(filter.documentId) as Row[]);
+    return rows.map(toIngest);
+  }
+
+  /**
+   * The ingest for `key`, marked running: a new one, or the existing one to resume from its committed
+   * chunks (a failed one too). A complete one is returned as it is. An existing one made for a different
+   * token count (the document was tokenized differently) starts over with no chunks.
+   */
+  startIngest(key: KvIngestKey & { tokenCount: number }): KvIngest {
+    checkCount('tokenCount', key.tokenCount);
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const existing = this.findIngest(key);
+      if (existing === null) {
+        const id = randomUUID();
+        this.db
+          .prepare(
+            `INSERT INTO kv_ingests (id, document_id, model_id, config_fingerprint, state, token_count, tokens_done, created_at, updated_at)
+             VALUES (?, ?, ?, ?, 'running', ?, 0, ?, ?)`,
+          )
+          .run(id, key.documentId, key.modelId, key.configFingerprint, key.tokenCount, now, now);
+        return this.getIngest(id)!;
+      }
+      if (existing.tokenCount !== key.tokenCount) {
+        this.db.prepare('DELETE FROM kv_chunks WHERE ingest_id = ?').run(existing.id);
+        this.db
+          .prepare(`UPDATE kv_ingests SET state = 'running', token_count = ?, tokens_done = 0, error_json = NULL, updated_at = ? WHERE id = ?`)
+          .run(key.tokenCount, now, existing.id);
+      } else if (existing.state !== 'complete') {
+        this.db.prepare(`UPDATE kv_ingests SET state = 'running', error_json = NULL, updated_at = ? WHERE id = ?`).run(now, existing.id);
+      }
+      return this.getIngest(existing.id)!;
+    })();
+  }
+
+  /**
+   * Records one chunk whose blob is already fsynced (DiskTier.append resolved), together with the
+   * ingest's progress, in one transaction. Chunks must come in index order (0, 1, 2, …).
+   */
+  addChunk(ingestId: string, chunk: KvChunk): void {
+    checkChunk(chunk);
+    this.db.transaction(() => {
+      const ingest = this.getIngest(ingestId);
+      if (ingest === null) throw new StrataError('NOT_FOUND', `No KV ingest with id ${ingestId}`);
+      if (ingest.state !== 'running') throw new StrataError('KV_INGEST_NOT_RUNNING', `KV ingest ${ingestId} is ${ingest.state}; start it again before adding chunks`);
+      if (chunk.index !== ingest.chunkCount) {
+        throw new StrataError('KV_CHUNK_OUT_OF_ORDER', `KV ingest ${ingestId} expects chunk ${ingest.chunkCount} next, not chunk ${chunk.index}`);
+      }
+      const tokensDone = ingest.tokensDone + (chunk.tokenEnd - chunk.tokenStart);
+      if (tokensDone > ingest.tokenCount) {
+        throw new StrataError('KV_CHUNK_OUT_OF_RANGE', `Chunk ${chunk.index} takes KV ingest ${ingestId} to ${tokensDone} tokens, past its ${ingest.tokenCount}`);
+      }
+      this.db
+        .prepare(
+          `INSERT INTO kv_chunks (ingest_id, chunk_index, token_start, token_end, pos_start, pos_end, char_start, char_end, segment, offset, length, crc32, abstract)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          ingestId,
+          chunk.index,
+          chunk.tokenStart,
+          chunk.tokenEnd,
+          chunk.posStart,
+          chunk.posEnd,
+          chunk.charStart,
+          chunk.charEnd,
+          chunk.ref.segment,
+          chunk.ref.offset,
+          chunk.ref.length,
+          chunk.ref.crc32,
+          Buffer.from(chunk.abstract.buffer, chunk.abstract.byteOffset, chunk.abstract.byteLength),
+        );
+      this.db.prepare('UPDATE kv_ingests SET tokens_done = ?, updated_at = ? WHERE id = ?').run(tokensDone, Date.now(), ingestId);
+    })();
+  }
+
+  /** Marks a running ingest complete; every token must be covered by a committed chunk. */
+  completeIngest(ingestId: string): KvIngest {
+    return this.db.transaction(() => {
+      const ingest = this.getIngest(ingestId);
+      if (ingest === null) throw new StrataError('NOT_FOUND', `No KV ingest with id ${ingestId}`);
+      if (ingest.state === 'complete') return ingest;
+      if (ingest.state !== 'running') throw new StrataError('KV_INGEST_NOT_RUNNING', `KV ingest ${ingestId} is ${ingest.state}; it cannot be completed`);
+      if (ingest.tokensDone !== ingest.tokenCount) {
+        throw new StrataError('KV_INGEST_INCOMPLETE', `KV ingest ${ingestId} has ${ingest.tokensDone} of its ${ingest.tokenCount} tokens in chunks`);
+      }
+      this.db.prepare(`UPDATE kv_ingests SET state = 'complete', updated_at = ? WHERE id = ?`).run(Date.now(), ingestId);
+      return this.getIngest(ingestId)!;
+    })();
+  }
+
+  /** Marks an ingest failed, keeping its committed chunks so a later startIngest resumes from them. */
+  failIngest(ingestId: string, error: ErrorPayload): KvIngest {
+    const result = this.db
+      .prepare(`UPDATE kv_ingests SET state = 'failed', error_json = ?, updated_at = ? WHERE id = ?`)
+      .run(JSON.stringify({ code: error.code, message: error.message }), Date.now(), ingestId);
+    if (result.changes === 0) throw new StrataError('NOT_FOUND', `No KV ingest with id ${ingestId}`);
+    return this.getIngest(ingestId)!;
+  }
+
+  /** The committed chunks in index order, abstracts included. */
+  listChunks(ingestId: string): KvChunk[] {
+    return (this.db.prepare('SELECT * FROM kv_chunks WHERE ingest_id = ? ORDER BY chunk_index').all(ingestId) as Row[]).map(toChunk);
+  }
+
+  /** The last committed chunk (its ref's end is where the disk tier must be truncated to on resume). */
+  lastChunk(ingestId: string): KvChunk | null {
+    const row = this.db.prepare('SELECT * FROM kv_chunks WHERE ingest_id = ? ORDER BY chunk_index DESC LIMIT 1').get(ingestId) as Row | undefined;
+    return row ? toChunk(row) : null;
+  }
+
+  /** Every committed chunk's abstract, packed in index order for scoreChunks. */
+  packedAbstracts(ingestId: string): Float32Array {
+    const rows = this.db.prepare('SELECT abstract FROM kv_chunks WHERE ingest_id = ? ORDER BY chunk_index').all(ingestId) as { abstract: Uint8Array }[];
+    const out = new Float32Array(rows.reduce((sum, row) => sum + row.abstract.byteLength, 0) / 4);
+    const bytes = new Uint8Array(out.buffer);
+    let at = 0;
+    for (const row of rows) {
+      bytes.set(row.abstract, at);
+      at += row.abstract.byteLength;
+    }
+    return out;
+  }
+
+  /** Deletes the ingest and its chunk rows. Remove its disk-tier files (key = ingest id) afterwards. */
+  deleteIngest(ingestId: string): void {
+    this.db.prepare('DELETE FROM kv_ingests WHERE id = ?').run(ingestId);
+  }
+}
+
+const INGEST_SELECT = `SELECT i.*, (SELECT COUNT(*) FROM kv_chunks c WHERE c.ingest_id = i.id) AS chunk_count FROM kv_ingests i`;
+
+function toIngest(row: Row): KvIngest {
+  return {
+    id: String(row.id),
+    documentId: String(row.document_id),
+    modelId: String(row.model_id),
+    configFingerprint: String(row.config_fingerprint),
+    state: row.state as KvIngestState,
+    tokenCount: Number(row.token_count),
+    tokensDone: Number(row.tokens_done),
+    chunkCount: Number(row.chunk_count),
+    error: row.error_json ? (JSON.parse(String(row.error_json)) as ErrorPayload) : null,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toChunk(row: Row): KvChunk {
+  const blob = row.abstract as Uint8Array;
+  // Copy into a fresh buffer: SQLite's bytes need not be 4-byte aligned for a Float32Array view.
+  const abstract = new Float32Array(blob.byteLength >>> 2);
+  new Uint8Array(abstract.buffer).set(blob.subarray(0, abstract.byteLength));
+  return {
+    index: Number(row.chunk_index),
+    tokenStart: Number(row.token_start),
+    tokenEnd: Number(row.token_end),
+    posStart: Number(row.pos_start),
+    posEnd: Number(row.pos_end),
+    charStart: Number(row.char_start),
+    charEnd: Number(row.char_end),
+    ref: { segment: Number(row.segment), offset: Number(row.offset), length: Number(row.length), crc32: Number(row.crc32) },
+    abstract,
+  };
+}
+
+function checkCount(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+}
+
+function checkChunk(chunk: KvChunk): void {
+  for (const name of ['index', 'tokenStart', 'tokenEnd', 'posStart', 'posEnd', 'charStart', 'charEnd'] as const) checkCount(name, chunk[name]);
+  for (const name of ['segment', 'offset', 'length', 'crc32'] as const) checkCount(`ref.${name}`, chunk.ref[name]);
+  if (chunk.tokenEnd <= chunk.tokenStart || chunk.posEnd < chunk.posStart || chunk.charEnd < chunk.charStart) {
+    throw new RangeError(`chunk ${chunk.index} has an empty or reversed range`);
+  }
+  if (!(chunk.abstract instanceof Float32Array)) throw new TypeError('chunk.abstract must be a Float32Array');
+}

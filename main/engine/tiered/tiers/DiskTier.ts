@@ -1,0 +1,356 @@
+// The disk tier: every chunk's KV blob, written once into per-document append-only segment files
+// (`<root>/<documentKey>/<n>.seg`, n = 0, 1, …). SQLite holds each blob's BlobRef and is the source of
+// truth: a blob exists once its catalog row does. Hence the ordering rule this class keeps: `append`
+// resolves only after the bytes (and, for a new file, its directory entry) are fsynced, so a row
+// written after it never points at bytes a power cut can lose; bytes past the last committed row
+// (an interrupted ingest) are garbage, dropped with `truncateTo`.
+import { mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { DisposedError, StrataError } from '../../errors.ts';
+
+/** Where one blob lives: `length` bytes at `offset` of segment file `<segment>.seg`, with their CRC-32. */
+export interface BlobRef {
+  segment: number;
+  offset: number;
+  length: number;
+  crc32: number;
+}
+
+export interface DiskTierOptions {
+  /** Folder holding one subfolder per document key. Created if missing. */
+  root: string;
+  /** Refuse appends that would take the sum of all segment files past this. Default: no limit. */
+  budgetBytes?: number | null;
+  /** Start a new segment file when the current one would grow past this. Default 256 MiB. */
+  segmentBytes?: number;
+}
+
+/** A blob failed its length or checksum check, or its segment file is missing or short. */
+export class BlobCorruptError extends StrataError {
+  readonly documentKey: string;
+  readonly ref: BlobRef;
+  constructor(documentKey: string, ref: BlobRef, detail: string) {
+    super(
+      'BLOB_CORRUPT',
+      `The stored KV cache of ${documentKey} is damaged (segment ${ref.segment}, offset ${ref.offset}, ${ref.length} bytes): ${detail}. ` +
+        'Strata will have to read the document again to rebuild it.',
+    );
+    this.name = 'BlobCorruptError';
+    this.documentKey = documentKey;
+    this.ref = ref;
+  }
+}
+
+/** An append would take the disk tier past its byte budget. Nothing was written. */
+export class DiskBudgetError extends StrataError {
+  readonly requestedBytes: number;
+  readonly usedBytes: number;
+  readonly budgetBytes: number;
+  constructor(requestedBytes: number, usedBytes: number, budgetBytes: number) {
+    super(
+      'DISK_BUDGET_EXCEEDED',
+      `Storing ${formatBytes(requestedBytes)} more of KV cache would take the disk cache to ${formatBytes(usedBytes + requestedBytes)}, ` +
+        `over its budget of ${formatBytes(budgetBytes)} (${formatBytes(usedBytes)} in use). ` +
+        'Remove documents you no longer chat with, or raise the disk cache budget in Settings.',
+    );
+    this.name = 'DiskBudgetError';
+    this.requestedBytes = requestedBytes;
+    this.usedBytes = usedBytes;
+    this.budgetBytes = budgetBytes;
+  }
+}
+
+/** The position just past a blob: what `truncateTo` takes to keep everything up to and including it. */
+export function blobEnd(ref: BlobRef): { segment: number; offset: number } {
+  return { segment: ref.segment, offset: ref.offset + ref.length };
+}
+
+const DEFAULT_SEGMENT_BYTES = 256 * 2 ** 20;
+const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const SEGMENT_PATTERN = /^(0|[1-9][0-9]{0,8})\.seg$/;
+
+interface DocumentFiles {
+  /** Size in bytes of each segment file, by segment number. */
+  sizes: Map<number, number>;
+  last: number;
+}
+
+export class DiskTier {
+  readonly root: string;
+  private readonly segmentBytes: number;
+  private budget: number | null;
+  private readonly documents: Map<string, DocumentFiles>;
+  private used: number;
+  private disposed = false;
+  // Appends, truncations and removals run one at a time: offsets and the budget check depend on the
+  // sizes the previous one left. Reads of committed blobs do not wait.
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(root: string, options: DiskTierOptions, documents: Map<string, DocumentFiles>) {
+    this.root = root;
+    this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.budget = options.budgetBytes ?? null;
+    this.documents = documents;
+    this.used = 0;
+    for (const doc of documents.values()) for (const size of doc.sizes.values()) this.used += size;
+  }
+
+  /** Opens (creating if needed) the tier at `options.root` and measures what is already there. */
+  static async open(options: DiskTierOptions): Promise<DiskTier> {
+    if (options.segmentBytes !== undefined && (!Number.isSafeInteger(options.segmentBytes) || options.segmentBytes < 1)) {
+      throw new RangeError(`segmentBytes must be a positive integer, got ${options.segmentBytes}`);
+    }
+    if (options.budgetBytes != null) checkBudget(options.budgetBytes);
+    await mkdir(options.root, { recursive: true });
+    const documents = new Map<string, DocumentFiles>();
+    for (const entry of await readdir(options.root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !KEY_PATTERN.test(entry.name)) continue;
+      documents.set(entry.name, await scanDocument(join(options.root, entry.name)));
+    }
+    return new DiskTier(options.root, options, documents);
+  }
+
+  /** Bytes in all segment files (including any garbage not yet truncated away). */
+  usedBytes(): number {
+    this.assertOpen();
+    return this.used;
+  }
+
+  documentBytes(documentKey: string): number {
+    this.assertOpen();
+    let total = 0;
+    for (const size of this.documents.get(checkKey(documentKey))?.sizes.values() ?? []) total += size;
+    return total;
+  }
+
+  /** Keys of the documents with a folder here: for sweeping ones the catalog no longer knows. */
+  listDocuments(): string[] {
+    this.assertOpen();
+    return [...this.documents.keys()];
+  }
+
+  get budgetBytes(): number | null {
+    return this.budget;
+  }
+
+  /** Changes the budget for later appends (null: no limit). Never deletes anything. */
+  setBudget(budgetBytes: number | null): void {
+    this.assertOpen();
+    this.budget = budgetBytes === null ? null : checkBudget(budgetBytes);
+  }
+
+  /**
+   * Appends `blob` to the document's current segment (a new one when it would outgrow `segmentBytes`)
+   * and resolves once the bytes are fsynced. Throws DiskBudgetError before writing anything when the
+   * budget would be exceeded.
+   */
+  append(documentKey: string, blob: Uint8Array): Promise<BlobRef> {
+    this.assertOpen();
+    checkKey(documentKey);
+    if (!(blob instanceof Uint8Array)) throw new TypeError('blob must be a Uint8Array');
+    return this.serial(async () => {
+      this.assertOpen();
+      const length = blob.byteLength;
+      if (this.budget !== null && this.used + length > this.budget) throw new DiskBudgetError(length, this.used, this.budget);
+      const crc = crc32(blob);
+
+      const dir = join(this.root, documentKey);
+      let doc = this.documents.get(documentKey);
+      if (doc === undefined) {
+        const created = await mkdir(dir, { recursive: true });
+        if (created !== undefined) await syncDirectory(this.root);
+        doc = { sizes: new Map(), last: 0 };
+        this.documents.set(documentKey, doc);
+      }
+      let segment = doc.last;
+      const currentSize = doc.sizes.get(segment) ?? 0;
+      if (currentSize > 0 && currentSize + length > this.segmentBytes) segment++;
+      const isNewFile = !doc.sizes.has(segment);
+
+      const handle = await open(join(dir, `${segment}.seg`), 'a');
+      let offset = 0;
+      try {
+        // The file's real size, not the cached one: a crashed process may have left bytes we have not seen.
+        offset = (await handle.stat()).size;
+        this.used += offset - (doc.sizes.get(segment) ?? 0);
+        doc.sizes.set(segment, offset);
+        doc.last = segment;
+        try {
+          let written = 0;
+          while (written < length) written += (await handle.write(blob, written, length - written, null)).bytesWritten;
+          await handle.sync();
+        } catch (error) {
+          // Disk full or I/O error: do not leave a partial blob behind.
+          await handle.truncate(offset).catch(() => {});
+          throw error;
+        }
+      } finally {
+        await handle.close();
+      }
+      if (isNewFile) await syncDirectory(dir);
+      doc.sizes.set(segment, offset + length);
+      this.used += length;
+      return { segment, offset, length, crc32: crc };
+    });
+  }
+
+  /** Reads one blob, checking its length and CRC-32. Throws BlobCorruptError when either is wrong. */
+  async read(documentKey: string, ref: BlobRef): Promise<Uint8Array> {
+    this.assertOpen();
+    checkKey(documentKey);
+    checkRef(ref);
+    let handle: FileHandle;
+    try {
+      handle = await open(join(this.root, documentKey, `${ref.segment}.seg`), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobCorruptError(documentKey, ref, 'its segment file is missing');
+      throw error;
+    }
+    try {
+      const out = new Uint8Array(ref.length);
+      let got = 0;
+      while (got < ref.length) {
+        const { bytesRead } = await handle.read(out, got, ref.length - got, ref.offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < ref.length) throw new BlobCorruptError(documentKey, ref, `only ${got} of its ${ref.length} bytes are in the segment file (it was cut short)`);
+      const crc = crc32(out);
+      if (crc !== ref.crc32) throw new BlobCorruptError(documentKey, ref, `checksum ${hex(crc)} does not match the recorded ${hex(ref.crc32)}`);
+      return out;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Drops every byte after `offset` in `segment` and every later segment: what an interrupted ingest
+   * appended after its last committed blob. Pass `blobEnd(lastCommittedRef)`, or (0, 0) when nothing
+   * was committed. Throws BlobCorruptError when the files are shorter than that (committed bytes lost).
+   */
+  truncateTo(documentKey: string, segment: number, offset: number): Promise<void> {
+    this.assertOpen();
+    checkKey(documentKey);
+    if (!Number.isSafeInteger(segment) || segment < 0 || !Number.isSafeInteger(offset) || offset < 0) {
+      throw new RangeError(`segment and offset must be non-negative integers, got ${segment}, ${offset}`);
+    }
+    return this.serial(async () => {
+      this.assertOpen();
+      const dir = join(this.root, documentKey);
+      const doc = this.documents.get(documentKey);
+      const kept = doc?.sizes.get(segment);
+      if (offset > 0 && (kept === undefined || kept < offset)) {
+        throw new BlobCorruptError(documentKey, { segment, offset, length: 0, crc32: 0 }, `the segment file holds only ${kept ?? 0} bytes, not the ${offset} the catalog has committed`);
+      }
+      if (doc === undefined) return;
+      let removed = false;
+      for (const [n, size] of [...doc.sizes]) {
+        if (n <= segment) continue;
+        await unlink(join(dir, `${n}.seg`));
+        doc.sizes.delete(n);
+        this.used -= size;
+        removed = true;
+      }
+      if (kept !== undefined && kept > offset) {
+        const handle = await open(join(dir, `${segment}.seg`), 'r+');
+        try {
+          await handle.truncate(offset);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        doc.sizes.set(segment, offset);
+        this.used -= kept - offset;
+      }
+      if (removed) await syncDirectory(dir);
+      doc.last = Math.max(0, ...doc.sizes.keys());
+    });
+  }
+
+  /** Deletes the document's folder and everything in it. */
+  removeDocument(documentKey: string): Promise<void> {
+    this.assertOpen();
+    checkKey(documentKey);
+    return this.serial(async () => {
+      this.assertOpen();
+      await rm(join(this.root, documentKey), { recursive: true, force: true });
+      for (const size of this.documents.get(documentKey)?.sizes.values() ?? []) this.used -= size;
+      this.documents.delete(documentKey);
+    });
+  }
+
+  /** Idempotent. Operations already queued finish; new calls throw DisposedError. */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.disposed) throw new DisposedError('DiskTier');
+  }
+
+  private serial<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(operation, operation);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
+
+async function scanDocument(dir: string): Promise<DocumentFiles> {
+  const doc: DocumentFiles = { sizes: new Map(), last: 0 };
+  for (const name of await readdir(dir)) {
+    const match = SEGMENT_PATTERN.exec(name);
+    if (!match) continue;
+    const n = Number(match[1]);
+    doc.sizes.set(n, (await stat(join(dir, name))).size);
+    doc.last = Math.max(doc.last, n);
+  }
+  return doc;
+}
+
+/** Makes a new directory entry durable. Windows cannot open a directory for fsync; NTFS journals it. */
+async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function checkKey(documentKey: string): string {
+  if (typeof documentKey !== 'string' || !KEY_PATTERN.test(documentKey)) {
+    throw new RangeError(`A document key must be 1-128 letters, digits, '.', '_' or '-', not starting with '.', '_' or '-'; got ${JSON.stringify(documentKey)}`);
+  }
+  return documentKey;
+}
+
+function checkRef(ref: BlobRef): void {
+  const ok =
+    Number.isSafeInteger(ref?.segment) &&
+    ref.segment >= 0 &&
+    Number.isSafeInteger(ref.offset) &&
+    ref.offset >= 0 &&
+    Number.isSafeInteger(ref.length) &&
+    ref.length >= 0 &&
+    Number.isInteger(ref.crc32) &&
+    ref.crc32 >= 0 &&
+    ref.crc32 < 2 ** 32;
+  if (!ok) throw new RangeError(`Not a valid blob reference: ${JSON.stringify(ref)}`);
+}
+
+function checkBudget(budgetBytes: number): number {
+  if (!Number.isSafeInteger(budgetBytes) || budgetBytes < 0) throw new RangeError(`budgetBytes must be a non-negative integer, got ${budgetBytes}`);
+  return budgetBytes;
+}
+
+function hex(crc: number): string {
+  return `0x${crc.toString(16).padStart(8, '0')}`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 2 ** 20) return `${bytes} bytes`;
+  if (bytes < 2 ** 30) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
