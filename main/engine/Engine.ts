@@ -18,6 +18,10 @@ export interface AskOptions {
   temperature?: number;
   signal?: AbortSignal;
   onTextChunk?: (text: string) => void;
+  /** Progress of reading documents into the KV tiers before the answer (tiered engine). */
+  onIngestProgress?: (tokensDone: number, tokenCount: number) => void;
+  /** Every logits row the engine samples from, in order (exactness tests). */
+  onLogits?: (logits: Float32Array) => void;
 }
 
 export interface AskResult {

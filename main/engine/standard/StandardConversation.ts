@@ -9,6 +9,11 @@ import type { PromptPlan, StandardModel } from './StandardModel.ts';
 const SYSTEM_PROMPT =
   'You answer questions about the documents below. Quote them where it helps, and say so when the documents do not contain the answer.';
 
+/** The system message of chat-template models; the tiered engine builds the same one. */
+export function chatSystemPrompt(documents: readonly EngineDocument[]): string {
+  return [SYSTEM_PROMPT, ...documents.map((doc, i) => `--- Document ${i + 1} ---\n${doc.text}`)].join('\n\n');
+}
+
 export class StandardConversation implements EngineConversation {
   private readonly model: StandardModel;
   private documents: EngineDocument[] = [];
@@ -52,7 +57,7 @@ export class StandardConversation implements EngineConversation {
     if (!this.model.info.hasChatTemplate) {
       return { mode: 'raw', tokens: this.model.tokenize(this.rawPromptText(question)) };
     }
-    const system = [SYSTEM_PROMPT, ...this.documents.map((doc, i) => `--- Document ${i + 1} ---\n${doc.text}`)].join('\n\n');
+    const system = chatSystemPrompt(this.documents);
     const history: ChatHistoryItem[] = [{ type: 'system', text: system }];
     for (const turn of this.history) {
       history.push(turn.role === 'user' ? { type: 'user', text: turn.text } : { type: 'model', response: [turn.text] });

@@ -1,0 +1,171 @@
+// The only place that changes the GPU tier's KV cells (STYLE: KV state changes in one place). It knows
+// which chunks are resident and which loose cells (the question, the answer being generated) sit after
+// them, refuses anything that would exceed the GPU budget, and splices in position order so a fully
+// resident document is bit-identical to a full-context run.
+import type { AddonDecodeResult, LogitsMode, NativeTierContext } from './native/NativeAddon.ts';
+import { StrataError } from '../errors.ts';
+
+export interface ResidentChunk {
+  key: string;
+  /** KV positions [posStart, posEnd). */
+  posStart: number;
+  posEnd: number;
+}
+
+export interface SpliceSource extends ResidentChunk {
+  /** The chunk's blob, from the CPU tier or the disk tier; `from` says which, for the metrics. */
+  load(): Promise<{ blob: Uint8Array; from: 'cpu' | 'disk' }>;
+}
+
+export interface SpliceStats {
+  spliceMs: number;
+  bytesFromCpu: number;
+  bytesFromDisk: number;
+  spliced: number;
+  evicted: number;
+}
+
+/** The GPU tier would exceed its budget: a bug in the planner, never a user error. */
+export class BudgetViolationError extends StrataError {
+  constructor(message: string) {
+    super('GPU_BUDGET_VIOLATION', message);
+    this.name = 'BudgetViolationError';
+  }
+}
+
+export class TierManager {
+  readonly budgetTokens: number;
+  private readonly context: NativeTierContext;
+  private readonly chunks = new Map<string, ResidentChunk>();
+  /** Loose cells [start, end): evaluated tokens that belong to no chunk yet, always after every chunk. */
+  private loose: { start: number; end: number } | null = null;
+  private peak = 0;
+  private readonly onChange: (residentTokens: number) => void;
+
+  constructor(context: NativeTierContext, budgetTokens: number, onChange: (residentTokens: number) => void = () => undefined) {
+    this.context = context;
+    this.budgetTokens = budgetTokens;
+    this.onChange = onChange;
+  }
+
+  get residentTokens(): number {
+    let total = this.loose ? this.loose.end - this.loose.start : 0;
+    for (const chunk of this.chunks.values()) total += chunk.posEnd - chunk.posStart;
+    return total;
+  }
+
+  get peakResidentTokens(): number {
+    return this.peak;
+  }
+
+  isResident(key: string): boolean {
+    return this.chunks.has(key);
+  }
+
+  residentKeys(): string[] {
+    return [...this.chunks.values()].sort((a, b) => a.posStart - b.posStart).map((c) => c.key);
+  }
+
+  /** One past the highest resident position: where the next decode must start. */
+  get nextPosition(): number {
+    let max = this.loose?.end ?? 0;
+    for (const chunk of this.chunks.values()) max = Math.max(max, chunk.posEnd);
+    return max;
+  }
+
+  /** Evaluates tokens at the next positions as loose cells. */
+  async decode(tokens: readonly number[], logits: LogitsMode, capture?: { layers: readonly number[]; keys?: boolean; queries?: boolean }): Promise<AddonDecodeResult> {
+    const start = this.nextPosition;
+    this.reserve(tokens.length, 'decode');
+    const positions = tokens.map((_, i) => start + i);
+    const result = await this.context.decode({ tokens, positions, logits, capture });
+    this.loose = { start: this.loose?.start ?? start, end: start + tokens.length };
+    this.changed();
+    return result;
+  }
+
+  /** Turns the loose cells [posStart, posEnd) into a chunk's cells and returns its blob. */
+  async captureLoose(key: string, posStart: number, posEnd: number): Promise<Uint8Array> {
+    if (!this.loose || posStart !== this.loose.start || posEnd > this.loose.end || posEnd <= posStart) {
+      throw new RangeError(`[${posStart}, ${posEnd}) is not the start of the loose cells ${JSON.stringify(this.loose)}`);
+    }
+    if (this.chunks.has(key)) throw new RangeError(`chunk ${key} is already resident`);
+    const { blob } = await this.context.captureChunk(posStart, posEnd);
+    this.chunks.set(key, { key, posStart, posEnd });
+    this.loose = posEnd === this.loose.end ? null : { start: posEnd, end: this.loose.end };
+    return blob;
+  }
+
+  /** Drops loose cells (a probe's, or an answer that will be re-evaluated). */
+  async dropLoose(): Promise<void> {
+    if (!this.loose) return;
+    await this.context.removeRange(this.loose.start, this.loose.end);
+    this.loose = null;
+    this.changed();
+  }
+
+  async evict(key: string): Promise<void> {
+    const chunk = this.chunks.get(key);
+    if (!chunk) return;
+    await this.context.removeRange(chunk.posStart, chunk.posEnd);
+    this.chunks.delete(key);
+    this.changed();
+  }
+
+  /**
+   * Makes exactly `target` resident (plus the loose cells): evicts the others, then splices the
+   * missing ones in position order. The most recent chunk must stay resident for decoding to continue,
+   * so callers keep it in `target`.
+   */
+  async makeResident(target: readonly SpliceSource[]): Promise<SpliceStats> {
+    const started = performance.now();
+    const wanted = new Set(target.map((c) => c.key));
+    let evicted = 0;
+    for (const key of [...this.chunks.keys()]) {
+      if (!wanted.has(key)) {
+        await this.evict(key);
+        evicted++;
+      }
+    }
+    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, spliced: 0, evicted };
+    for (const source of [...target].sort((a, b) => a.posStart - b.posStart)) {
+      if (this.chunks.has(source.key)) continue;
+      this.reserve(source.posEnd - source.posStart, `splice of ${source.key}`);
+      const { blob, from } = await source.load();
+      const info = await this.context.spliceChunk(blob);
+      if (info.posMin !== source.posStart || info.posMax !== source.posEnd - 1) {
+        await this.context.removeRange(info.posMin, info.posMax + 1);
+        throw new StrataError('BLOB_MISMATCH', `The blob of ${source.key} holds positions [${info.posMin}, ${info.posMax}] instead of [${source.posStart}, ${source.posEnd - 1}].`);
+      }
+      this.chunks.set(source.key, { key: source.key, posStart: source.posStart, posEnd: source.posEnd });
+      this.changed();
+      if (from === 'cpu') stats.bytesFromCpu += blob.byteLength;
+      else stats.bytesFromDisk += blob.byteLength;
+      stats.spliced++;
+    }
+    stats.spliceMs = performance.now() - started;
+    return stats;
+  }
+
+  /** Empties the GPU tier (a new conversation or document set). */
+  async clear(): Promise<void> {
+    const { min, max } = await this.context.positionRange();
+    if (max >= 0) await this.context.removeRange(Math.max(0, min), max + 1);
+    this.chunks.clear();
+    this.loose = null;
+    this.changed();
+  }
+
+  private reserve(tokens: number, what: string): void {
+    const after = this.residentTokens + tokens;
+    if (after > this.budgetTokens) {
+      throw new BudgetViolationError(`${what} would hold ${after} KV cells on the GPU tier, over its budget of ${this.budgetTokens}.`);
+    }
+  }
+
+  private changed(): void {
+    const resident = this.residentTokens;
+    this.peak = Math.max(this.peak, resident);
+    this.onChange(resident);
+  }
+}

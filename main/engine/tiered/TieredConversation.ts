@@ -1,0 +1,382 @@
+// One question with the tiered engine (DESIGN.md §2, Ask):
+//   1. the document prefix comes from the tiers (read once, then from CPU or disk);
+//   2. probe: the question is evaluated on the current working set with its queries captured, then removed;
+//   3. every chunk is scored from its abstract and the best ones that fit the GPU budget are picked,
+//      always with the sink and the most recent chunk;
+//   4. the picks are spliced in position order, the question is evaluated again, and the answer is
+//      generated, re-selecting every N tokens with the latest queries;
+//   5. the turn (question + answer) becomes chunks too, tiered like the document.
+// When everything fits the budget there is no probe and no eviction: the answer is the full-context one.
+import { randomUUID } from 'node:crypto';
+import type { Token } from 'node-llama-cpp';
+import type { AskMetrics, TieredAskMetrics } from '../../../preload/api.ts';
+import type { AskOptions, AskResult, EngineConversation, EngineDocument, EngineTurn } from '../Engine.ts';
+import { DisposedError, RequestError } from '../errors.ts';
+import { abstractLength, computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
+import { scoreChunks } from './abstracts/scoreChunks.ts';
+import { selectChunks } from './abstracts/selectChunks.ts';
+import type { AddonDecodeResult } from './native/NativeAddon.ts';
+import { sampleToken } from './sampleToken.ts';
+import { TextStream } from './TextStream.ts';
+import type { DocumentPrefix, TieredModel } from './TieredModel.ts';
+import type { SpliceSource, SpliceStats } from './TierManager.ts';
+
+const DEFAULT_MAX_TOKENS_RAW = 256;
+const DEFAULT_MAX_TOKENS_CHAT = 1024;
+
+interface TurnChunk {
+  key: string;
+  posStart: number;
+  posEnd: number;
+  tokens: number[];
+  abstract: Float32Array;
+}
+
+/** A chunk the planner can pick: a document chunk or a turn chunk. */
+interface Candidate {
+  source: SpliceSource;
+  index: number;
+  tokenCount: number;
+  documentChunkIndex: number | null;
+}
+
+export class TieredConversation implements EngineConversation {
+  private readonly model: TieredModel;
+  private documents: EngineDocument[] = [];
+  private history: EngineTurn[] = [];
+  private turns: TurnChunk[] = [];
+  private turnsPrefixKey = '';
+  private turnCounter = 0;
+  private readonly id = randomUUID();
+  private disposed = false;
+
+  constructor(model: TieredModel) {
+    this.model = model;
+  }
+
+  setDocuments(documents: EngineDocument[]): void {
+    this.assertAlive();
+    this.documents = documents.slice();
+  }
+
+  setHistory(turns: EngineTurn[]): void {
+    this.assertAlive();
+    this.history = turns.slice();
+  }
+
+  async ask(question: string, options: AskOptions = {}): Promise<AskResult> {
+    this.assertAlive();
+    if (question.trim() === '') throw new RequestError('EMPTY_QUESTION', 'Type a question first.');
+    const result = await this.model.run(() => this.askNow(question, options));
+    this.history.push({ role: 'user', text: question }, { role: 'assistant', text: result.text });
+    return result;
+  }
+
+  private async askNow(question: string, options: AskOptions): Promise<AskResult> {
+    const startedAt = performance.now();
+    const { model } = this;
+    const { tiers } = model;
+    const { vocab, scoringLayers, selectionMode, settings } = model.parts;
+    const budget = tiers.budgetTokens;
+
+    await tiers.dropLoose();
+    const { prefix, evaluatedTokens: documentTokensEvaluated } = await model.documentPrefix(this.documents, options);
+    const full = model.renderer.render(this.documents, this.history, question);
+    const prefixLength = prefix?.tokens.length ?? 0;
+    if (prefix && !startsWith(full, prefix.tokens)) {
+      throw new RequestError('PROMPT_LAYOUT', 'The prompt no longer starts with the documents it was read with; ask again.');
+    }
+
+    // Turn chunks from earlier asks stay valid while the documents and the rendered turns match.
+    const prefixKey = prefix?.ingestId ?? 'none';
+    if (prefixKey !== this.turnsPrefixKey) await this.dropTurns(0);
+    this.turnsPrefixKey = prefixKey;
+    let matched = 0;
+    let newStart = prefixLength;
+    while (matched < this.turns.length) {
+      const turn = this.turns[matched];
+      if (turn.posStart !== newStart || !matchesAt(full, turn.tokens, turn.posStart)) break;
+      newStart = turn.posEnd;
+      matched++;
+    }
+    await this.dropTurns(matched);
+    const newTokens = full.slice(newStart);
+
+    const chat = model.info.hasChatTemplate;
+    let maxTokens = options.maxTokens ?? (chat ? DEFAULT_MAX_TOKENS_CHAT : DEFAULT_MAX_TOKENS_RAW);
+    const roomForAnswer = Math.floor(budget / 2) - newTokens.length;
+    if (roomForAnswer < 1) {
+      throw new RequestError('QUESTION_TOO_LONG', `The question and the turns not yet stored take ${newTokens.length} tokens; the GPU budget of ${budget} tokens allows at most ${Math.floor(budget / 2) - 1}. Shorten the question or raise the GPU budget.`);
+    }
+    maxTokens = Math.min(maxTokens, roomForAnswer);
+
+    const candidates = this.candidates(prefix);
+    const pinned = [candidates[0], candidates.at(-1)].filter((c): c is Candidate => c !== undefined);
+    const chunkBudget = budget - newTokens.length - maxTokens;
+    const allTokens = candidates.reduce((sum, c) => sum + c.tokenCount, 0);
+
+    let probeMs = 0;
+    let selectMs = 0;
+    let selected: Candidate[];
+    if (allTokens <= chunkBudget) {
+      selected = candidates;
+    } else {
+      const probeStarted = performance.now();
+      await this.prepareProbe(candidates, pinned, newTokens.length);
+      const probe = await tiers.decode(newTokens, 'none', { layers: scoringLayers, queries: true });
+      await tiers.dropLoose();
+      probeMs = performance.now() - probeStarted;
+      const selectStarted = performance.now();
+      selected = this.select(candidates, pinned, chunkBudget, probe, newTokens.length, selectionMode, prefix);
+      selectMs = performance.now() - selectStarted;
+    }
+    const splice = await tiers.makeResident(selected.map((c) => c.source));
+    const selectedChunkIndices = new Set(selected.flatMap((c) => (c.documentChunkIndex === null ? [] : [c.documentChunkIndex])));
+
+    // Evaluate the question and generate, keeping each decode's keys for the turn's abstract.
+    const keysByToken: AddonDecodeResult[] = [];
+    const stream = new TextStream(vocab);
+    let text = '';
+    const generated: Token[] = [];
+    let result = await tiers.decode(newTokens, 'last', { layers: scoringLayers, keys: true });
+    keysByToken.push(result);
+    const firstTokenAt = performance.now();
+    let stopReason: AskResult['stopReason'] = 'maxTokens';
+    let reselections = 0;
+    const vocabSize = model.nativeInfo.vocabSize;
+    for (;;) {
+      if (!result.logits) throw new RequestError('INTERNAL', 'The native engine returned no logits.');
+      options.onLogits?.(result.logits);
+      const token = sampleToken(result.logits, vocabSize, options.temperature ?? 0) as Token;
+      generated.push(token);
+      if (vocab.isEogToken(token)) {
+        stopReason = 'eos';
+        break;
+      }
+      const chunk = stream.push(token);
+      if (chunk !== '') {
+        text += chunk;
+        options.onTextChunk?.(chunk);
+      }
+      if (generated.length >= maxTokens) break;
+      if (options.signal?.aborted) {
+        stopReason = 'abort';
+        break;
+      }
+      const reselect = settings.reselectEveryTokens > 0 && allTokens > chunkBudget && generated.length % settings.reselectEveryTokens === 0;
+      result = await tiers.decode([token], 'last', { layers: scoringLayers, keys: true, queries: reselect });
+      keysByToken.push(result);
+      if (reselect) {
+        const answerRoom = newTokens.length + maxTokens;
+        const picks = this.select(candidates, pinned, budget - answerRoom, result, 1, selectionMode, prefix);
+        const stats = await tiers.makeResident(picks.map((c) => c.source));
+        addStats(splice, stats);
+        for (const c of picks) if (c.documentChunkIndex !== null) selectedChunkIndices.add(c.documentChunkIndex);
+        reselections++;
+      }
+    }
+    // A character cut in half at the very end is still part of the answer.
+    const rest = stream.text.slice(text.length);
+    if (rest !== '') {
+      text += rest;
+      options.onTextChunk?.(rest);
+    }
+    const endedAt = performance.now();
+    await this.storeTurn(newStart, [...full.slice(newStart), ...generated.slice(0, -1)], keysByToken);
+
+    const { cpu, disk } = model.parts;
+    const decodeMs = endedAt - firstTokenAt;
+    const kvBytesPerToken = prefix && prefix.chunks.length > 0 ? prefix.chunks[0].ref.length / Math.max(1, prefix.chunks[0].posEnd - prefix.chunks[0].posStart) : 0;
+    const tiered: TieredAskMetrics = {
+      probeMs,
+      selectMs,
+      spliceMs: splice.spliceMs,
+      bytesFromCpu: splice.bytesFromCpu,
+      bytesFromDisk: splice.bytesFromDisk,
+      chunksTotal: candidates.length,
+      chunksSelected: selected.length,
+      selectedChunkIndices: [...selectedChunkIndices].sort((a, b) => a - b),
+      reselections,
+      gpuBudgetTokens: budget,
+      peakGpuResidentTokens: tiers.peakResidentTokens,
+      residentBytes: { gpu: Math.round(tiers.residentTokens * kvBytesPerToken), cpu: cpu.stats().bytes, disk: disk.usedBytes() },
+      documentTokensEvaluated,
+    };
+    const metrics: AskMetrics = {
+      engine: 'tiered',
+      promptTokens: full.length,
+      evaluatedPromptTokens: newTokens.length + documentTokensEvaluated,
+      generatedTokens: generated.length,
+      prefillMs: firstTokenAt - startedAt,
+      timeToFirstTokenMs: firstTokenAt - startedAt,
+      decodeTokensPerSecond: generated.length > 1 && decodeMs > 0 ? ((generated.length - 1) * 1000) / decodeMs : 0,
+      totalMs: endedAt - startedAt,
+      contextTokens: budget,
+      tiered,
+    };
+    return { text, stopReason, metrics };
+  }
+
+  /** Document chunks then turn chunks, in position order. */
+  private candidates(prefix: DocumentPrefix | null): Candidate[] {
+    const list: Candidate[] = [];
+    for (const chunk of prefix?.chunks ?? []) {
+      list.push({ source: this.model.documentSource(prefix!, chunk), index: list.length, tokenCount: chunk.posEnd - chunk.posStart, documentChunkIndex: chunk.index });
+    }
+    for (const turn of this.turns) {
+      list.push({ source: this.turnSource(turn), index: list.length, tokenCount: turn.posEnd - turn.posStart, documentChunkIndex: null });
+    }
+    return list;
+  }
+
+  /** The probe runs on what is resident when that still ends with the most recent chunk; else on the pinned chunks. */
+  private async prepareProbe(candidates: Candidate[], pinned: Candidate[], questionTokens: number): Promise<void> {
+    const { tiers } = this.model;
+    const known = new Map(candidates.map((c) => [c.source.key, c]));
+    const resident = tiers.residentKeys();
+    const recent = pinned.at(-1);
+    const usable =
+      recent !== undefined &&
+      resident.at(-1) === recent.source.key &&
+      resident.every((key) => known.has(key)) &&
+      pinned.every((p) => tiers.isResident(p.source.key)) &&
+      tiers.residentTokens + questionTokens <= tiers.budgetTokens;
+    if (!usable) await tiers.makeResident(pinned.map((c) => c.source));
+  }
+
+  private select(
+    candidates: Candidate[],
+    pinned: Candidate[],
+    budgetTokens: number,
+    probe: AddonDecodeResult,
+    queryTokens: number,
+    mode: 'scores' | 'recent',
+    prefix: DocumentPrefix | null,
+  ): Candidate[] {
+    const scores = mode === 'recent' ? candidates.map((c) => c.index) : this.score(candidates, probe, queryTokens, prefix);
+    const ids = selectChunks({
+      chunks: candidates.map((c, i) => ({ id: c.index, tokenCount: c.tokenCount, score: scores[i], position: c.source.posStart })),
+      budgetTokens,
+      pinnedIds: pinned.map((c) => c.index),
+    });
+    return ids.map((id) => candidates[id]);
+  }
+
+  private score(candidates: Candidate[], probe: AddonDecodeResult, queryTokens: number, prefix: DocumentPrefix | null): Float64Array {
+    const layers = this.model.parts.scoringLayers;
+    const captures = layers.map((layer) => probe.captures?.find((c) => c.layer === layer));
+    const first = captures[0];
+    if (!first?.queries || captures.some((c) => !c?.queries)) throw new RequestError('INTERNAL', 'The probe captured no queries.');
+    const perChunk = abstractLength(first.kvHeadCount, first.headDim) * layers.length;
+    const abstracts = new Float32Array(perChunk * candidates.length);
+    if (prefix) abstracts.set(prefix.packedAbstracts, 0);
+    this.turns.forEach((turn, i) => abstracts.set(turn.abstract, (prefix?.chunks.length ?? 0) * perChunk + i * perChunk));
+    return scoreChunks({
+      queries: captures.map((c) => c!.queries!),
+      nQueryTokens: queryTokens,
+      nHeads: first.headCount,
+      nKvHeads: first.kvHeadCount,
+      headDim: first.headDim,
+      abstracts,
+    });
+  }
+
+  private turnSource(turn: TurnChunk): SpliceSource {
+    const { cpu, disk } = this.model.parts;
+    return {
+      key: turn.key,
+      posStart: turn.posStart,
+      posEnd: turn.posEnd,
+      load: async () => {
+        const cached = cpu.get(turn.key);
+        if (cached) return { blob: cached, from: 'cpu' };
+        const ref = this.turnRefs.get(turn.key);
+        if (!ref) throw new RequestError('TURN_LOST', 'An earlier turn of this conversation is no longer in the KV tiers.');
+        return { blob: await disk.read(this.diskKey, ref), from: 'disk' };
+      },
+    };
+  }
+
+  private readonly turnRefs = new Map<string, Awaited<ReturnType<TieredModel['parts']['disk']['append']>>>();
+
+  private get diskKey(): string {
+    return `turns-${this.id}`;
+  }
+
+  /** The turn's cells become chunks (at most chunkMaxTokens each) in the CPU and disk tiers. */
+  private async storeTurn(posStart: number, tokens: number[], decodes: AddonDecodeResult[]): Promise<void> {
+    const { tiers, parts } = this.model;
+    const end = posStart + tokens.length;
+    if (tokens.length === 0 || tiers.nextPosition !== end) {
+      await tiers.dropLoose();
+      return;
+    }
+    const keys = concatKeys(decodes, parts.scoringLayers, tokens.length);
+    for (let start = posStart; start < end; start += parts.settings.chunkMaxTokens) {
+      const stop = Math.min(end, start + parts.settings.chunkMaxTokens);
+      const key = `turn:${this.id}:${this.turnCounter++}`;
+      const blob = await tiers.captureLoose(key, start, stop);
+      const abstract = concatLayerAbstracts(keys.map((k) => computeAbstract(k, start - posStart, stop - posStart)));
+      parts.cpu.put(key, blob);
+      this.turnRefs.set(key, await parts.disk.append(this.diskKey, blob));
+      this.turns.push({ key, posStart: start, posEnd: stop, tokens: tokens.slice(start - posStart, stop - posStart), abstract });
+    }
+  }
+
+  /** Forgets turn chunks from `from` on (they no longer match the rendered conversation). */
+  private async dropTurns(from: number): Promise<void> {
+    for (const turn of this.turns.slice(from)) {
+      await this.model.tiers.evict(turn.key);
+      this.model.parts.cpu.delete(turn.key);
+      this.turnRefs.delete(turn.key);
+    }
+    this.turns = this.turns.slice(0, from);
+    if (this.turns.length === 0 && this.turnRefs.size === 0) await this.model.parts.disk.removeDocument(this.diskKey).catch(() => undefined);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.model.run(() => this.dropTurns(0)).catch(() => undefined);
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new DisposedError('Conversation');
+  }
+}
+
+function startsWith(tokens: readonly number[], prefix: readonly number[]): boolean {
+  return matchesAt(tokens, prefix, 0);
+}
+
+function matchesAt(tokens: readonly number[], part: readonly number[], at: number): boolean {
+  if (at + part.length > tokens.length) return false;
+  for (let i = 0; i < part.length; i++) if (tokens[at + i] !== part[i]) return false;
+  return true;
+}
+
+function addStats(into: SpliceStats, more: SpliceStats): void {
+  into.spliceMs += more.spliceMs;
+  into.bytesFromCpu += more.bytesFromCpu;
+  into.bytesFromDisk += more.bytesFromDisk;
+  into.spliced += more.spliced;
+  into.evicted += more.evicted;
+}
+
+/** Keys of consecutive decodes joined per scoring layer, [token][kvHead][dim]. */
+function concatKeys(decodes: AddonDecodeResult[], layers: readonly number[], nTokens: number) {
+  return layers.map((layer) => {
+    const parts = decodes.map((d) => d.captures?.find((c) => c.layer === layer));
+    const first = parts[0];
+    if (!first?.keys) throw new RequestError('INTERNAL', `No keys were captured at layer ${layer}.`);
+    const keys = new Float32Array(nTokens * first.kvHeadCount * first.headDim);
+    let at = 0;
+    for (const part of parts) {
+      if (!part?.keys) continue;
+      const take = Math.min(part.keys.length, keys.length - at);
+      keys.set(part.keys.subarray(0, take), at);
+      at += take;
+    }
+    return { keys, nTokens, nKvHeads: first.kvHeadCount, headDim: first.headDim };
+  });
+}

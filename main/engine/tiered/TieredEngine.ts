@@ -1,0 +1,135 @@
+// The tiered engine: the native addon over node-llama-cpp's own llama.cpp libraries, with the KV cache
+// of each document split into chunks across the GPU (a context the size of the GPU budget), the CPU
+// (an LRU of blobs) and the disk (checksummed segment files named in the catalog).
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Llama, LlamaModel } from 'node-llama-cpp';
+import type { EngineSettings } from '../../../preload/api.ts';
+import type { Catalog } from '../../catalog/Catalog.ts';
+import { KvCatalog } from '../../catalog/KvCatalog.ts';
+import type { Engine, EngineModel } from '../Engine.ts';
+import { DisposedError, ModelError } from '../errors.ts';
+import { inspectModel } from '../inspectModel.ts';
+import { getLlamaRuntime } from '../llamaRuntime.ts';
+import { SettingsError } from '../settings/engineSettings.ts';
+import { defaultGpuBudgetTokens, defaultScoringLayers, kvBytesPerToken } from './defaultBudgets.ts';
+import { getLlamaBinsDir, loadNativeAddon, type NativeTierContext, type NativeTierModel } from './native/NativeAddon.ts';
+import { TieredModel, type SelectionMode, type TierSample } from './TieredModel.ts';
+import { CpuTier } from './tiers/CpuTier.ts';
+import { DiskTier } from './tiers/DiskTier.ts';
+
+export interface TieredEngineOptions {
+  dataDir: string;
+  catalog: Catalog;
+  settings: () => EngineSettings;
+  llama?: Promise<Llama>;
+  /** 'recent' keeps the sink and the most recent chunks only (the baseline that selection must beat). */
+  selectionMode?: SelectionMode;
+  onSample?: (sample: TierSample) => void;
+}
+
+/** Why the tiered engine cannot run here, or null when it can. */
+export function tieredEngineUnavailableReason(): string | null {
+  const load = loadNativeAddon();
+  return 'error' in load ? load.error : null;
+}
+
+export class TieredEngine implements Engine {
+  readonly kind = 'tiered' as const;
+  private readonly options: TieredEngineOptions;
+  private readonly llamaPromise: Promise<Llama>;
+  private readonly models = new Set<EngineModel>();
+  private cpu: CpuTier | null = null;
+  private disk: Promise<DiskTier> | null = null;
+  private disposed = false;
+
+  constructor(options: TieredEngineOptions) {
+    this.options = options;
+    this.llamaPromise = options.llama ?? getLlamaRuntime();
+  }
+
+  async openModel(path: string): Promise<EngineModel> {
+    if (this.disposed) throw new DisposedError('TieredEngine');
+    const load = loadNativeAddon();
+    if ('error' in load) throw new ModelError('TIERED_UNAVAILABLE', `The tiered engine is not available: ${load.error}.`);
+    const info = await inspectModel(path);
+    const llama = await this.llamaPromise;
+    const { addon } = load;
+    if (addon.initInfo === null) await addon.initialize(await getLlamaBinsDir(llama));
+
+    const settings = this.options.settings();
+    const cleanup: Array<() => Promise<void>> = [];
+    try {
+      const native: NativeTierModel = await addon.loadModel(path, { gpuLayers: llama.gpu === false ? 0 : -1 });
+      cleanup.push(() => native.dispose());
+      const unsupported = native.unsupportedReason;
+      if (unsupported !== null) throw new ModelError('TIERED_UNSUPPORTED', `${info.name} cannot be split into KV chunks: ${unsupported}.`);
+      const shape = native.info;
+      const scoringLayers = settings.scoringLayers ?? defaultScoringLayers(shape.layerCount);
+      const badLayer = scoringLayers.find((layer) => layer >= shape.layerCount);
+      if (badLayer !== undefined) throw new SettingsError(`scoringLayers names layer ${badLayer}, but ${info.name} has layers 0 to ${shape.layerCount - 1}.`);
+      const bytesPerToken = kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV });
+      const gpuBudgetTokens = settings.gpuBudgetTokens ?? (await defaultGpuBudgetTokens(llama, bytesPerToken));
+      let context: NativeTierContext;
+      try {
+        context = await native.createContext({
+          contextSize: gpuBudgetTokens,
+          flashAttention: true,
+          batchSize: gpuBudgetTokens,
+          ubatchSize: Math.min(512, gpuBudgetTokens),
+          threads: llama.cpuMathCores,
+          typeK: 'f16',
+          typeV: 'f16',
+        });
+      } catch (error) {
+        throw new ModelError('OUT_OF_MEMORY', `A GPU tier of ${gpuBudgetTokens} tokens does not fit next to ${info.name}: ${(error as Error).message}. Lower the GPU budget.`, { cause: error });
+      }
+      cleanup.push(() => context.dispose());
+      const vocab: LlamaModel = await llama.loadModel({ modelPath: path, vocabOnly: true });
+      cleanup.push(() => vocab.dispose());
+
+      const opened: TieredModel = new TieredModel({
+        info,
+        modelId: createHash('sha256').update(`${path}\0${info.sizeBytes}`).digest('hex').slice(0, 32),
+        native,
+        context,
+        vocab,
+        cpu: this.cpuTier(settings),
+        disk: await this.diskTier(settings),
+        kv: new KvCatalog(this.options.catalog.database),
+        settings,
+        gpuBudgetTokens,
+        scoringLayers,
+        selectionMode: this.options.selectionMode ?? 'scores',
+        onSample: this.options.onSample,
+        onDispose: () => this.models.delete(opened),
+      });
+      this.models.add(opened);
+      return opened;
+    } catch (error) {
+      for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private cpuTier(settings: EngineSettings): CpuTier {
+    if (this.cpu === null) this.cpu = new CpuTier({ budgetBytes: settings.cpuTierBytes });
+    else this.cpu.setBudget(settings.cpuTierBytes);
+    return this.cpu;
+  }
+
+  private async diskTier(settings: EngineSettings): Promise<DiskTier> {
+    this.disk ??= DiskTier.open({ root: join(this.options.dataDir, 'kv'), budgetBytes: settings.diskBudgetBytes });
+    const disk = await this.disk;
+    disk.setBudget(settings.diskBudgetBytes);
+    return disk;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.all([...this.models].map((model) => model.dispose()));
+    this.cpu?.dispose();
+    (await this.disk?.catch(() => null))?.dispose();
+  }
+}

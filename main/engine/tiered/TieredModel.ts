@@ -1,0 +1,174 @@
+// One model opened by the tiered engine: the native model and its one GPU-tier context (sized to the
+// GPU budget), a vocab-only node-llama-cpp model for tokens and chat templates, the CPU and disk tiers,
+// and the document prefixes already read into them. Asks run one at a time: they share the GPU tier.
+import { createHash } from 'node:crypto';
+import type { LlamaModel } from 'node-llama-cpp';
+import type { EngineSettings } from '../../../preload/api.ts';
+import type { KvCatalog, KvChunk } from '../../catalog/KvCatalog.ts';
+import type { AskOptions, EngineConversation, EngineDocument, EngineModel, LoadedModelInfo } from '../Engine.ts';
+import { DisposedError } from '../errors.ts';
+import { packAbstracts } from './abstracts/scoreChunks.ts';
+import { chunkKey, ingestPrefix } from './ingestPrefix.ts';
+import type { AddonModelInfo, NativeTierContext, NativeTierModel } from './native/NativeAddon.ts';
+import { createPromptRenderer, type PromptRenderer } from './promptLayout.ts';
+import { TieredConversation } from './TieredConversation.ts';
+import { TierManager, type SpliceSource } from './TierManager.ts';
+import type { CpuTier } from './tiers/CpuTier.ts';
+import type { DiskTier } from './tiers/DiskTier.ts';
+
+export type SelectionMode = 'scores' | 'recent';
+
+/** Numbers a test or the dashboards sample whenever the GPU tier changes. */
+export interface TierSample {
+  gpuResidentTokens: number;
+  gpuBudgetTokens: number;
+  cpuBytes: number;
+  cpuBudgetBytes: number;
+  diskBytes: number;
+}
+
+export interface TieredModelParts {
+  info: LoadedModelInfo;
+  modelId: string;
+  native: NativeTierModel;
+  context: NativeTierContext;
+  vocab: LlamaModel;
+  cpu: CpuTier;
+  disk: DiskTier;
+  kv: KvCatalog;
+  settings: EngineSettings;
+  gpuBudgetTokens: number;
+  scoringLayers: number[];
+  selectionMode: SelectionMode;
+  onSample?: (sample: TierSample) => void;
+  onDispose: () => void;
+}
+
+export interface DocumentPrefix {
+  ingestId: string;
+  tokens: number[];
+  chunks: KvChunk[];
+  /** Every chunk's abstract, packed once for scoring (scoreChunks). */
+  packedAbstracts: Float32Array;
+}
+
+export class TieredModel implements EngineModel {
+  readonly info: LoadedModelInfo;
+  readonly parts: TieredModelParts;
+  readonly tiers: TierManager;
+  readonly renderer: PromptRenderer;
+  private readonly prefixes = new Map<string, DocumentPrefix>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  constructor(parts: TieredModelParts) {
+    this.parts = parts;
+    this.info = parts.info;
+    this.renderer = createPromptRenderer(parts.vocab, parts.info.hasChatTemplate);
+    this.tiers = new TierManager(parts.context, parts.gpuBudgetTokens, () => this.sample());
+  }
+
+  get nativeInfo(): AddonModelInfo {
+    return this.parts.native.info;
+  }
+
+  countTokens(text: string): number {
+    this.assertAlive();
+    return this.parts.vocab.tokenize(text).length;
+  }
+
+  createConversation(): EngineConversation {
+    this.assertAlive();
+    return new TieredConversation(this);
+  }
+
+  /** Asks run one at a time: they share the GPU tier. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => {
+      this.assertAlive();
+      return task();
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * The document prefix in the tiers: read now (block-wise, resumable) unless an earlier ingest, in
+   * this run or a previous one, already stored it. Returns how many tokens this call evaluated.
+   */
+  async documentPrefix(documents: readonly EngineDocument[], options: AskOptions): Promise<{ prefix: DocumentPrefix | null; evaluatedTokens: number }> {
+    if (documents.length === 0) return { prefix: null, evaluatedTokens: 0 };
+    const tokens = this.renderer.prefix(documents);
+    const fingerprint = this.fingerprint(tokens);
+    const cached = this.prefixes.get(fingerprint);
+    if (cached) return { prefix: cached, evaluatedTokens: 0 };
+    const { kv, disk, cpu, settings, vocab } = this.parts;
+    const ingest = kv.startIngest({ documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: fingerprint, tokenCount: tokens.length });
+    const pieces = tokens.map((token) => vocab.detokenize([token], true));
+    const { chunks, evaluatedTokens } = await ingestPrefix({
+      tiers: this.tiers,
+      tokens,
+      pieces,
+      ingest,
+      kv,
+      disk,
+      cpu,
+      chunkMinTokens: settings.chunkMinTokens,
+      chunkMaxTokens: settings.chunkMaxTokens,
+      scoringLayers: this.parts.scoringLayers,
+      signal: options.signal,
+      onProgress: options.onIngestProgress,
+    });
+    const prefix: DocumentPrefix = { ingestId: ingest.id, tokens, chunks, packedAbstracts: packAbstracts(chunks.map((c) => c.abstract)) };
+    this.prefixes.set(fingerprint, prefix);
+    return { prefix, evaluatedTokens };
+  }
+
+  /** A splice source for a document chunk: the CPU tier first, else the disk tier (checksum verified). */
+  documentSource(prefix: DocumentPrefix, chunk: KvChunk): SpliceSource {
+    const key = chunkKey(prefix.ingestId, chunk.index);
+    const { cpu, disk } = this.parts;
+    return {
+      key,
+      posStart: chunk.posStart,
+      posEnd: chunk.posEnd,
+      load: async () => {
+        const cached = cpu.get(key);
+        if (cached) return { blob: cached, from: 'cpu' };
+        const blob = await disk.read(prefix.ingestId, chunk.ref);
+        cpu.put(key, blob);
+        return { blob, from: 'disk' };
+      },
+    };
+  }
+
+  /** What changes a prefix's blobs or abstracts; a new value means a new ingest. */
+  private fingerprint(tokens: readonly number[]): string {
+    const { settings, scoringLayers } = this.parts;
+    const hash = createHash('sha256');
+    hash.update(JSON.stringify({ model: this.parts.modelId, flashAttention: true, typeK: 'f16', typeV: 'f16', scoringLayers, chunkMin: settings.chunkMinTokens, chunkMax: settings.chunkMaxTokens }));
+    hash.update(new Uint8Array(Int32Array.from(tokens).buffer));
+    return hash.digest('hex');
+  }
+
+  private sample(): void {
+    const { cpu, disk, onSample } = this.parts;
+    if (!onSample) return;
+    const stats = cpu.stats();
+    onSample({ gpuResidentTokens: this.tiers.residentTokens, gpuBudgetTokens: this.tiers.budgetTokens, cpuBytes: stats.bytes, cpuBudgetBytes: stats.budgetBytes, diskBytes: disk.usedBytes() });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.queue;
+    await this.parts.context.dispose();
+    await this.parts.native.dispose();
+    await this.parts.vocab.dispose();
+    this.parts.onDispose();
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new DisposedError('TieredModel');
+  }
+}

@@ -1,0 +1,154 @@
+// Block-wise prefill of a document prefix under the GPU budget. Chunk by chunk: evaluate it right after
+// the previous one (sink + recent window resident), capture its KV blob and the abstract of its keys,
+// write the blob to disk (fsynced) before its catalog row, keep it in the CPU tier, and evict the
+// oldest chunks when the next one would not fit. An ingest that stops half-way resumes from its last
+// committed chunk. When the whole prefix fits the budget nothing is evicted and the prefill is exact.
+import type { KvCatalog, KvChunk, KvIngest } from '../../catalog/KvCatalog.ts';
+import { StrataError } from '../errors.ts';
+import { computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
+import { chunkTokens } from './chunking/chunkTokens.ts';
+import type { AddonLayerCapture } from './native/NativeAddon.ts';
+import type { TierManager } from './TierManager.ts';
+import type { CpuTier } from './tiers/CpuTier.ts';
+import { blobEnd, type DiskTier } from './tiers/DiskTier.ts';
+
+/** Attention sinks (StreamingLLM): the first tokens stay on the GPU for every question. */
+export const SINK_TOKENS = 4;
+
+export interface PlannedChunk {
+  index: number;
+  tokenStart: number;
+  tokenEnd: number;
+  charStart: number;
+  charEnd: number;
+}
+
+export interface IngestPrefixInput {
+  tiers: TierManager;
+  tokens: readonly number[];
+  pieces: readonly string[];
+  ingest: KvIngest;
+  kv: KvCatalog;
+  disk: DiskTier;
+  cpu: CpuTier;
+  chunkMinTokens: number;
+  chunkMaxTokens: number;
+  scoringLayers: readonly number[];
+  signal?: AbortSignal;
+  onProgress?: (tokensDone: number, tokenCount: number) => void;
+}
+
+export function chunkKey(ingestId: string, index: number): string {
+  return `${ingestId}#${index}`;
+}
+
+/** The sink, then chunks at semantic boundaries; positions equal token indices in a prefix. */
+export function planChunks(pieces: readonly string[], minTokens: number, maxTokens: number): PlannedChunk[] {
+  const sinkEnd = Math.min(SINK_TOKENS, pieces.length);
+  const sinkChars = pieces.slice(0, sinkEnd).join('').length;
+  const plan: PlannedChunk[] = [{ index: 0, tokenStart: 0, tokenEnd: sinkEnd, charStart: 0, charEnd: sinkChars }];
+  if (sinkEnd === pieces.length) return plan;
+  for (const chunk of chunkTokens(pieces.slice(sinkEnd), { minTokens, maxTokens, startToken: sinkEnd })) {
+    plan.push({ ...chunk, index: plan.length, charStart: chunk.charStart + sinkChars, charEnd: chunk.charEnd + sinkChars });
+  }
+  return plan;
+}
+
+/** Returns every chunk of the prefix and how many tokens this call evaluated (0 when it was complete). */
+export async function ingestPrefix(input: IngestPrefixInput): Promise<{ chunks: KvChunk[]; evaluatedTokens: number }> {
+  const { tiers, tokens, ingest, kv, disk, cpu } = input;
+  const plan = planChunks(input.pieces, input.chunkMinTokens, input.chunkMaxTokens);
+  const committed = kv.listChunks(ingest.id);
+  if (ingest.state === 'complete' && committed.length === plan.length) return { chunks: committed, evaluatedTokens: 0 };
+  for (const [i, chunk] of committed.entries()) {
+    if (chunk.tokenStart !== plan[i]?.tokenStart || chunk.tokenEnd !== plan[i]?.tokenEnd) {
+      throw new StrataError('INGEST_MISMATCH', `The stored chunks of this document no longer match its text (chunk ${i}). Remove the document and add it again.`);
+    }
+  }
+  // Bytes past the last committed blob were written by an ingest that stopped before its catalog row.
+  const last = committed.at(-1);
+  const end = last ? blobEnd(last.ref) : { segment: 0, offset: 0 };
+  await disk.truncateTo(ingest.id, end.segment, end.offset);
+
+  await restoreWindow(input, committed, plan);
+  const chunks = committed.slice();
+  let evaluatedTokens = 0;
+  for (const planned of plan.slice(committed.length)) {
+    if (input.signal?.aborted) throw new StrataError('CANCELLED', 'Reading the document into the KV tiers was cancelled; it resumes where it stopped next time.');
+    const size = planned.tokenEnd - planned.tokenStart;
+    await makeRoom(tiers, ingest.id, chunks, size);
+    if (tiers.nextPosition !== planned.tokenStart) {
+      throw new StrataError('INGEST_ORDER', `Chunk ${planned.index} must start at position ${tiers.nextPosition}, not ${planned.tokenStart}.`);
+    }
+    const result = await tiers.decode(tokens.slice(planned.tokenStart, planned.tokenEnd), 'none', { layers: input.scoringLayers, keys: true });
+    evaluatedTokens += size;
+    const key = chunkKey(ingest.id, planned.index);
+    const blob = await tiers.captureLoose(key, planned.tokenStart, planned.tokenEnd);
+    const abstract = abstractOf(result.captures, input.scoringLayers, size);
+    const ref = await disk.append(ingest.id, blob);
+    const chunk: KvChunk = { ...planned, posStart: planned.tokenStart, posEnd: planned.tokenEnd, ref, abstract };
+    kv.addChunk(ingest.id, chunk);
+    cpu.put(key, blob);
+    chunks.push(chunk);
+    input.onProgress?.(planned.tokenEnd, tokens.length);
+  }
+  kv.completeIngest(ingest.id);
+  return { chunks, evaluatedTokens };
+}
+
+/** The abstract of all tokens of a decode, one layer after another in scoring-layer order. */
+export function abstractOf(captures: AddonLayerCapture[] | null, layers: readonly number[], nTokens: number): Float32Array {
+  if (!captures) throw new StrataError('CAPTURE_MISSING', 'The native engine returned no keys for a chunk.');
+  return concatLayerAbstracts(
+    layers.map((layer) => {
+      const capture = captures.find((c) => c.layer === layer);
+      if (!capture?.keys) throw new StrataError('CAPTURE_MISSING', `No keys were captured at layer ${layer}.`);
+      return computeAbstract({ keys: capture.keys, nTokens, nKvHeads: capture.kvHeadCount, headDim: capture.headDim }, 0, nTokens);
+    }),
+  );
+}
+
+/** Evicts the oldest chunks except the sink (and never the most recent one) until `size` more fit. */
+async function makeRoom(tiers: TierManager, ingestId: string, chunks: readonly KvChunk[], size: number): Promise<void> {
+  for (const chunk of chunks.slice(1, -1)) {
+    if (tiers.residentTokens + size <= tiers.budgetTokens) return;
+    await tiers.evict(chunkKey(ingestId, chunk.index));
+  }
+  if (tiers.residentTokens + size > tiers.budgetTokens) {
+    throw new StrataError('GPU_BUDGET_TOO_SMALL', `The GPU budget of ${tiers.budgetTokens} tokens cannot hold the sink, the previous chunk and the next one (${size} tokens). Raise the GPU budget or lower the chunk size.`);
+  }
+}
+
+/** After a restart, the sink and the last committed chunks go back on the GPU so the next chunk can follow them. */
+async function restoreWindow(input: IngestPrefixInput, committed: readonly KvChunk[], plan: readonly PlannedChunk[]): Promise<void> {
+  const { tiers, ingest, disk, cpu } = input;
+  if (committed.length === 0) {
+    await tiers.clear();
+    return;
+  }
+  const nextSize = plan[committed.length] ? plan[committed.length].tokenEnd - plan[committed.length].tokenStart : 0;
+  const window: KvChunk[] = [committed[0]];
+  let used = committed[0].tokenEnd - committed[0].tokenStart;
+  for (let i = committed.length - 1; i > 0; i--) {
+    const size = committed[i].tokenEnd - committed[i].tokenStart;
+    if (used + size + nextSize > tiers.budgetTokens) break;
+    window.push(committed[i]);
+    used += size;
+  }
+  await tiers.clear();
+  await tiers.makeResident(
+    window.map((chunk) => {
+      const key = chunkKey(ingest.id, chunk.index);
+      return {
+        key,
+        posStart: chunk.posStart,
+        posEnd: chunk.posEnd,
+        load: async () => {
+          const cached = cpu.get(key);
+          if (cached) return { blob: cached, from: 'cpu' as const };
+          return { blob: await disk.read(ingest.id, chunk.ref), from: 'disk' as const };
+        },
+      };
+    }),
+  );
+}

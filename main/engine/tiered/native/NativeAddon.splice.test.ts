@@ -1,0 +1,128 @@
+// Splicing is exact: a document evaluated chunk by chunk, its chunks captured, removed and spliced
+// back in position order, answers with the same logits as evaluating it in one go — and as
+// node-llama-cpp's own evaluation of the same tokens.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Token } from 'node-llama-cpp';
+import { makeRandomModel } from '../../testModels/makeRandomModel.ts';
+import type { NativeTierModel } from './NativeAddon.ts';
+import { maxAbsDiff, randomTokens, range, setUpNativeAddon, TEST_THREADS } from './nativeTestSupport.ts';
+import type { NativeTestSetup } from './nativeTestSupport.ts';
+
+const VOCAB = 1024;
+const DOCUMENT_TOKENS = 600;
+const CHUNK_BOUNDS = [0, 96, 250, 400, 517, 600]; // five chunks of uneven sizes
+const CONTEXT_SIZE = 1024;
+
+let dir = '';
+let modelPath = '';
+let setup: NativeTestSetup | { skip: string };
+let model: NativeTierModel | undefined;
+
+before(async () => {
+  setup = await setUpNativeAddon();
+  if ('skip' in setup) return;
+  dir = await mkdtemp(join(tmpdir(), 'strata-native-splice-'));
+  modelPath = join(dir, 'random-f32.gguf');
+  await makeRandomModel(modelPath, { layers: 4, embd: 256, heads: 8, kvHeads: 4, headDim: 32, vocab: VOCAB, type: 'f32', seed: 7 });
+  model = await setup.addon.loadModel(modelPath, { gpuLayers: 0 });
+});
+
+after(async () => {
+  await model?.dispose();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('the addon runs on the llama.cpp node-llama-cpp loaded: one copy in the process', async (t) => {
+  if ('skip' in setup) return t.skip(setup.skip);
+  assert.equal(setup.initInfo.loadedBackends, false, 'node-llama-cpp had registered the backends already');
+  assert.equal(dirname(setup.initInfo.libraryPath), setup.binsDir);
+  let maps = '';
+  try {
+    maps = readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return t.skip('no /proc/self/maps here');
+  }
+  const mapped = new Set(maps.split('\n').map((line) => line.slice(line.indexOf('/'))).filter((path) => /\/libllama[^/-]*\.so$/.test(path)));
+  t.diagnostic(`libllama mapped: ${[...mapped].join(', ')}`);
+  assert.deepEqual([...mapped], [setup.initInfo.libraryPath]);
+});
+
+const document = randomTokens(DOCUMENT_TOKENS, VOCAB, 12345);
+const nextToken = 777;
+
+for (const flashAttention of [false, true]) {
+  describe(`splicing with flash attention ${flashAttention ? 'on' : 'off'}`, () => {
+    let reference: Float32Array;
+
+    test('the reference: the whole document in one context', async (t) => {
+      if ('skip' in setup) return t.skip(setup.skip);
+      const context = await model!.createContext({ contextSize: CONTEXT_SIZE, batchSize: 256, flashAttention, threads: TEST_THREADS });
+      try {
+        await context.decode({ tokens: document, positions: range(0, DOCUMENT_TOKENS), logits: 'none' });
+        const result = await context.decode({ tokens: [nextToken], positions: [DOCUMENT_TOKENS], logits: 'last' });
+        assert.equal(result.logits!.length, VOCAB);
+        reference = result.logits!;
+      } finally {
+        await context.dispose();
+      }
+    });
+
+    test('chunks captured, removed and spliced back in position order give the same logits', async (t) => {
+      if ('skip' in setup) return t.skip(setup.skip);
+      const context = await model!.createContext({ contextSize: CONTEXT_SIZE, batchSize: 256, flashAttention, threads: TEST_THREADS });
+      try {
+        const blobs: Uint8Array[] = [];
+        for (let i = 0; i + 1 < CHUNK_BOUNDS.length; i++) {
+          const [start, end] = [CHUNK_BOUNDS[i]!, CHUNK_BOUNDS[i + 1]!];
+          await context.decode({ tokens: document.subarray(start, end), positions: range(start, end), logits: 'none' });
+          const chunk = await context.captureChunk(start, end);
+          assert.deepEqual([chunk.cellCount, chunk.posMin, chunk.posMax], [end - start, start, end - 1]);
+          blobs.push(chunk.blob);
+        }
+        for (let i = 0; i + 1 < CHUNK_BOUNDS.length; i++) await context.removeRange(CHUNK_BOUNDS[i]!, CHUNK_BOUNDS[i + 1]!);
+        assert.deepEqual(await context.positionRange(), { min: -1, max: -1 }, 'every chunk was removed');
+
+        for (const blob of blobs) await context.spliceChunk(blob);
+        assert.deepEqual(await context.positionRange(), { min: 0, max: DOCUMENT_TOKENS - 1 });
+        const result = await context.decode({ tokens: [nextToken], positions: [DOCUMENT_TOKENS], logits: 'last' });
+        const diff = maxAbsDiff(result.logits!, reference);
+        const bytesPerToken = blobs.reduce((sum, blob) => sum + blob.byteLength, 0) / DOCUMENT_TOKENS;
+        t.diagnostic(`max |spliced - reference| = ${diff} (blob ${bytesPerToken.toFixed(1)} B/token)`);
+        assert.ok(diff <= 1e-5, `spliced logits differ from the reference by ${diff}`);
+      } finally {
+        await context.dispose();
+      }
+    });
+
+    test("node-llama-cpp's own evaluation of the same tokens agrees", async (t) => {
+      if ('skip' in setup) return t.skip(setup.skip);
+      const { llama } = setup;
+      const standardModel = await llama.loadModel({ modelPath, gpuLayers: 0 });
+      try {
+        const context = await standardModel.createContext({ contextSize: CONTEXT_SIZE, batchSize: 256, flashAttention, threads: TEST_THREADS });
+        const sequence = context.getSequence();
+        // The same batches as the addon's reference: the document, then the next token alone (with flash
+        // attention, llama.cpp's CPU kernel for one query row accumulates differently from a batch's).
+        await sequence.controlledEvaluate([...document] as Token[]);
+        const outputs = await sequence.controlledEvaluate([[nextToken as Token, { generateNext: { logits: true } }]]);
+        const logitMap = outputs[0]?.next.logits;
+        assert.ok(logitMap !== undefined, 'node-llama-cpp returned logits');
+        const standard = new Float32Array(VOCAB);
+        for (const [token, logit] of logitMap) standard[token] = logit;
+        assert.equal(logitMap.size, VOCAB);
+        const diff = maxAbsDiff(standard, reference);
+        t.diagnostic(`max |node-llama-cpp - addon| = ${diff}`);
+        assert.ok(diff <= 1e-3, `node-llama-cpp's logits differ from the addon's by ${diff}`);
+        await context.dispose();
+      } finally {
+        await standardModel.dispose();
+      }
+    });
+  });
+}

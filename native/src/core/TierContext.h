@@ -1,0 +1,117 @@
+// One llama_context of the tiered engine: sequence 0 holds the GPU tier (sink, spliced chunks, recent
+// window, current turn); sequence 1 is scratch space for capturing and splicing chunk blobs. The KV
+// cache is always unified (kv_unified = true): with separate streams, a partial seq_cp aborts the
+// process. Flash attention is always explicit (on or off, never auto), because it sets the V layout
+// inside blobs.
+//
+// Not thread-safe: one call at a time (the binding guarantees it). The blob records a chunk's cells
+// and nothing else; the caller tracks which chunks are resident (splicing one twice duplicates its cells).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/QkCapture.h"
+#include "core/TierModel.h"
+
+namespace strata {
+
+enum class LogitsMode { None, Last, All };
+
+struct ContextOptions {
+  uint32_t contextSize = 4096;  // cells
+  uint32_t batchSize = 512;
+  uint32_t ubatchSize = 512;
+  uint32_t sequenceCount = 2;  // >= 2: sequence 0 and a scratch sequence
+  int32_t threads = 0;         // 0: hardware concurrency
+  int32_t batchThreads = 0;    // 0: same as threads
+  bool flashAttention = false;
+  int32_t typeK = GGML_TYPE_F16;
+  int32_t typeV = GGML_TYPE_F16;
+  bool offloadKqv = true;
+  /** Installs the cb_eval capture hook. Off, decode() cannot capture, and the scheduler runs each graph split without a callback. */
+  bool captureEnabled = true;
+};
+
+struct ContextInfo {
+  uint32_t contextSize = 0;
+  uint32_t batchSize = 0;
+  uint32_t ubatchSize = 0;
+  uint32_t sequenceCount = 0;
+  bool flashAttention = false;
+  int32_t typeK = 0;
+  int32_t typeV = 0;
+  int32_t threads = 0;
+  bool captureEnabled = true;
+};
+
+struct DecodeResult {
+  /** n_vocab floats per output row: none, the last token's, or every token's. */
+  std::vector<float> logits;
+  int32_t logitRows = 0;
+  bool captured = false;
+  std::vector<LayerCapture> captures;
+  /** Wall time of the llama.cpp calls (captures included). */
+  double elapsedMs = 0;
+};
+
+struct ChunkInfo {
+  uint32_t cellCount = 0;
+  int32_t posMin = 0;
+  int32_t posMax = 0;
+  /** Wall time of the llama.cpp calls. */
+  double elapsedMs = 0;
+};
+
+class TierContext {
+ public:
+  static constexpr int32_t kMainSeq = 0;
+  static constexpr int32_t kScratchSeq = 1;
+
+  static Status create(std::shared_ptr<TierModel> model, const ContextOptions& options, std::unique_ptr<TierContext>& out) noexcept;
+  ~TierContext();
+  TierContext(const TierContext&) = delete;
+  TierContext& operator=(const TierContext&) = delete;
+
+  /**
+   * Evaluates tokens on sequence 0 at the given positions, which must be consecutive and, when the
+   * sequence is not empty, start at seqPosMax() + 1. All or nothing: on failure the sequence is as before.
+   * `capture` (may be null) arms query/key capture for this call only.
+   */
+  Status decode(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, LogitsMode logits,
+                const CaptureRequest* capture, DecodeResult& out) noexcept;
+
+  /**
+   * Copies the cells of sequence 0 with positions in [p0, p1) into `blob` (resized to fit; pass the
+   * same vector again to reuse its memory); sequence 0 is unchanged.
+   */
+  Status captureChunk(int32_t p0, int32_t p1, std::vector<uint8_t>& blob, ChunkInfo& info) noexcept;
+
+  /** Adds a blob's cells to sequence 0 at the positions they were captured at. */
+  Status spliceChunk(const uint8_t* blob, size_t size, ChunkInfo& info) noexcept;
+
+  /** Removes the cells of sequence 0 with positions in [p0, p1). */
+  Status removeRange(int32_t p0, int32_t p1) noexcept;
+
+  /** Smallest / largest position in sequence 0, -1 when it is empty. */
+  int32_t seqPosMin() const noexcept;
+  int32_t seqPosMax() const noexcept;
+
+  const ContextInfo& info() const { return info_; }
+  const TierModel& model() const { return *model_; }
+
+ private:
+  TierContext(std::shared_ptr<TierModel> model) : model_(std::move(model)), capture_(model_->api()) {}
+  void decodeOrThrow(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, LogitsMode logits, DecodeResult& out);
+
+  std::shared_ptr<TierModel> model_;
+  QkCapture capture_;  // its address is the context's cb_eval_user_data: it lives as long as the context
+  struct llama_context* context_ = nullptr;
+  llama_memory_t memory_ = nullptr;
+  struct llama_batch batch_ {};
+  bool batchAllocated_ = false;
+  ContextInfo info_;
+};
+
+}  // namespace strata
