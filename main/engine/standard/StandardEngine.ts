@@ -14,8 +14,12 @@ export class StandardEngine implements Engine {
   private readonly models = new Set<EngineModel>();
   private readonly llamaPromise: Promise<Llama>;
 
-  constructor(options: { llama?: Promise<Llama> } = {}) {
+  private readonly flashAttention: boolean;
+
+  /** flashAttention is explicit (never "auto"): on, unless a test compares bit-level with it off. */
+  constructor(options: { llama?: Promise<Llama>; flashAttention?: boolean } = {}) {
     this.llamaPromise = options.llama ?? getLlamaRuntime();
+    this.flashAttention = options.flashAttention ?? true;
   }
 
   async openModel(path: string): Promise<EngineModel> {
@@ -30,7 +34,7 @@ export class StandardEngine implements Engine {
       const code = /memory|alloc/i.test(reason) ? 'OUT_OF_MEMORY' : 'MODEL_LOAD_FAILED';
       throw new ModelError(code, `llama.cpp could not load ${info.name}: ${reason}`, { cause: error });
     }
-    const opened = new StandardModel(info, model, llama, () => this.models.delete(opened));
+    const opened = new StandardModel(info, model, llama, this.flashAttention, () => this.models.delete(opened));
     this.models.add(opened);
     return opened;
   }

@@ -31,13 +31,15 @@ export class StandardModel implements EngineModel {
   private readonly model: LlamaModel;
   private readonly llama: Llama;
   private readonly onDispose: () => void;
+  private readonly flashAttention: boolean;
   private context: LlamaContext | null = null;
   private sequence: LlamaContextSequence | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
-  constructor(info: LoadedModelInfo, model: LlamaModel, llama: Llama, onDispose: () => void) {
+  constructor(info: LoadedModelInfo, model: LlamaModel, llama: Llama, flashAttention: boolean, onDispose: () => void) {
     this.info = info;
+    this.flashAttention = flashAttention;
     this.model = model;
     this.llama = llama;
     this.onDispose = onDispose;
@@ -154,7 +156,7 @@ export class StandardModel implements EngineModel {
     try {
       // Flash attention is set explicitly (never "auto"), as the tiered engine's blobs require; on CPU
       // it is also 2-3x faster at 4K tokens. Threads: node-llama-cpp's default oversubscribes small CPUs.
-      this.context = await this.model.createContext({ contextSize, sequences: 1, flashAttention: true, threads: this.llama.cpuMathCores });
+      this.context = await this.model.createContext({ contextSize, sequences: 1, flashAttention: this.flashAttention, threads: this.llama.cpuMathCores });
     } catch (error) {
       throw new ModelError('OUT_OF_MEMORY', `Not enough memory for a ${contextSize}-token context with ${this.info.name}: ${(error as Error).message}. Detach some documents or use the tiered engine.`, { cause: error });
     }

@@ -11,12 +11,13 @@ import { randomUUID } from 'node:crypto';
 import type { Token } from 'node-llama-cpp';
 import type { AskMetrics, TieredAskMetrics } from '../../../preload/api.ts';
 import type { AskOptions, AskResult, EngineConversation, EngineDocument, EngineTurn } from '../Engine.ts';
-import { DisposedError, RequestError } from '../errors.ts';
+import { DisposedError, RequestError, StrataError } from '../errors.ts';
 import { abstractLength, computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
 import { scoreChunks } from './abstracts/scoreChunks.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
 import type { AddonDecodeResult } from './native/NativeAddon.ts';
 import { sampleToken } from './sampleToken.ts';
+import { BlobCorruptError } from './tiers/DiskTier.ts';
 import { TextStream } from './TextStream.ts';
 import type { DocumentPrefix, TieredModel } from './TieredModel.ts';
 import type { SpliceSource, SpliceStats } from './TierManager.ts';
@@ -72,7 +73,27 @@ export class TieredConversation implements EngineConversation {
     return result;
   }
 
+  /**
+   * A damaged blob on disk (checksum mismatch) drops that document's stored KV; when nothing of the
+   * answer has streamed yet the document is read again at once, else the error says it will be.
+   */
   private async askNow(question: string, options: AskOptions): Promise<AskResult> {
+    let streamed = false;
+    const tracked: AskOptions = { ...options, onTextChunk: (text) => ((streamed = true), options.onTextChunk?.(text)) };
+    try {
+      return await this.askOnce(question, tracked);
+    } catch (error) {
+      if (!(error instanceof BlobCorruptError)) throw error;
+      if (error.documentKey === this.diskKey) await this.dropTurns(0);
+      else await this.model.discardIngest(error.documentKey);
+      if (streamed) {
+        throw new StrataError('BLOB_CORRUPT', `${error.message} The stored KV of this document was dropped; ask again and it will be read anew.`, { cause: error });
+      }
+      return this.askOnce(question, tracked);
+    }
+  }
+
+  private async askOnce(question: string, options: AskOptions): Promise<AskResult> {
     const startedAt = performance.now();
     const { model } = this;
     const { tiers } = model;

@@ -26,6 +26,8 @@ export interface TieredEngineOptions {
   /** 'recent' keeps the sink and the most recent chunks only (the baseline that selection must beat). */
   selectionMode?: SelectionMode;
   onSample?: (sample: TierSample) => void;
+  /** Explicit, never "auto" (it sets the V layout inside blobs); on unless a test compares bit-level with it off. */
+  flashAttention?: boolean;
 }
 
 /** Why the tiered engine cannot run here, or null when it can. */
@@ -74,7 +76,7 @@ export class TieredEngine implements Engine {
       try {
         context = await native.createContext({
           contextSize: gpuBudgetTokens,
-          flashAttention: true,
+          flashAttention: this.options.flashAttention ?? true,
           batchSize: gpuBudgetTokens,
           ubatchSize: Math.min(512, gpuBudgetTokens),
           threads: llama.cpuMathCores,
@@ -98,6 +100,7 @@ export class TieredEngine implements Engine {
         disk: await this.diskTier(settings),
         kv: new KvCatalog(this.options.catalog.database),
         settings,
+        flashAttention: this.options.flashAttention ?? true,
         gpuBudgetTokens,
         scoringLayers,
         selectionMode: this.options.selectionMode ?? 'scores',

@@ -37,6 +37,7 @@ export interface TieredModelParts {
   disk: DiskTier;
   kv: KvCatalog;
   settings: EngineSettings;
+  flashAttention: boolean;
   gpuBudgetTokens: number;
   scoringLayers: number[];
   selectionMode: SelectionMode;
@@ -124,6 +125,19 @@ export class TieredModel implements EngineModel {
     return { prefix, evaluatedTokens };
   }
 
+  /** Forgets a document's stored KV (catalog rows, disk segments, CPU and GPU copies) so it is read again. */
+  async discardIngest(ingestId: string): Promise<void> {
+    const { kv, disk, cpu } = this.parts;
+    for (const [fingerprint, prefix] of this.prefixes) {
+      if (prefix.ingestId !== ingestId) continue;
+      for (const chunk of prefix.chunks) cpu.delete(chunkKey(ingestId, chunk.index));
+      this.prefixes.delete(fingerprint);
+    }
+    await this.tiers.clear();
+    kv.deleteIngest(ingestId);
+    await disk.removeDocument(ingestId);
+  }
+
   /** A splice source for a document chunk: the CPU tier first, else the disk tier (checksum verified). */
   documentSource(prefix: DocumentPrefix, chunk: KvChunk): SpliceSource {
     const key = chunkKey(prefix.ingestId, chunk.index);
@@ -146,7 +160,7 @@ export class TieredModel implements EngineModel {
   private fingerprint(tokens: readonly number[]): string {
     const { settings, scoringLayers } = this.parts;
     const hash = createHash('sha256');
-    hash.update(JSON.stringify({ model: this.parts.modelId, flashAttention: true, typeK: 'f16', typeV: 'f16', scoringLayers, chunkMin: settings.chunkMinTokens, chunkMax: settings.chunkMaxTokens }));
+    hash.update(JSON.stringify({ model: this.parts.modelId, flashAttention: this.parts.flashAttention, typeK: 'f16', typeV: 'f16', scoringLayers, chunkMin: settings.chunkMinTokens, chunkMax: settings.chunkMaxTokens }));
     hash.update(new Uint8Array(Int32Array.from(tokens).buffer));
     return hash.digest('hex');
   }
