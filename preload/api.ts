@@ -11,6 +11,17 @@ export interface AppInfo {
   dataDir: string;
   /** Engines this build can run; the tiered one appears once its addon loads. */
   engines: EngineKind[];
+  /** Why the tiered engine cannot run here (null when it can). */
+  tieredUnavailableReason: string | null;
+}
+
+/** Where the KV cache lives right now, sampled as the tiers change (at most every 100 ms). */
+export interface TierSampleEvent {
+  gpuResidentTokens: number;
+  gpuBudgetTokens: number;
+  cpuBytes: number;
+  cpuBudgetBytes: number;
+  diskBytes: number;
 }
 
 export interface ModelInfo {
@@ -22,6 +33,10 @@ export interface ModelInfo {
   hasChatTemplate: boolean;
   trainContextTokens: number;
   lastOpenedAt: number;
+  /** The engine serving the open model (absent for models that are only remembered). */
+  engine?: EngineKind;
+  /** Why the open model runs on another engine than the one chosen in settings, for the user. */
+  engineNotice?: string | null;
 }
 
 export type DocumentKind = 'txt' | 'md' | 'pdf' | 'docx';
@@ -183,7 +198,10 @@ export interface StrataEvents {
     fraction: number;
     error?: ErrorPayload;
   };
-  'models.onStatus': { state: 'loading' | 'ready' | 'failed'; path: string; error?: ErrorPayload };
+  'models.onStatus': { state: 'loading' | 'ready' | 'failed'; path: string; error?: ErrorPayload; model?: ModelInfo };
+  'engine.onTierSample': TierSampleEvent;
+  /** Reading the conversation's documents into the KV tiers before an answer (first question, or a resume). */
+  'chat.onIngestProgress': { requestId: string; conversationId: string; tokensDone: number; tokenCount: number };
 }
 
 export type EventName = keyof StrataEvents;
@@ -221,6 +239,8 @@ export const eventNames: Record<EventName, true> = {
   'chat.onAskFinished': true,
   'documents.onImportProgress': true,
   'models.onStatus': true,
+  'engine.onTierSample': true,
+  'chat.onIngestProgress': true,
 };
 
 /** `service.method`, e.g. `chat.ask`. */

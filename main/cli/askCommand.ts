@@ -12,7 +12,7 @@ export async function runAsk(argv: string[]): Promise<number> {
     model: { type: 'string' },
     doc: { type: 'string', multiple: true },
     question: { type: 'string' },
-    engine: { type: 'string', default: 'standard' },
+    engine: { type: 'string', default: 'tiered' },
     'gpu-budget': { type: 'string' },
     'max-tokens': { type: 'string' },
     'data-dir': { type: 'string' },
@@ -23,23 +23,21 @@ export async function runAsk(argv: string[]): Promise<number> {
   if (values.engine !== 'standard' && values.engine !== 'tiered') throw new UsageError(`--engine must be standard or tiered, got "${values.engine}"`);
   const gpuBudget = positiveInteger(values['gpu-budget'], '--gpu-budget');
   const maxTokens = positiveInteger(values['max-tokens'], '--max-tokens');
-  if (values.engine === 'tiered') {
-    console.error('The tiered engine is not available yet in this build; use --engine standard.');
-    return 2;
-  }
-  if (gpuBudget !== undefined) console.error('--gpu-budget applies to the tiered engine only; the standard engine keeps the full KV cache.');
+  if (gpuBudget !== undefined && values.engine === 'standard') console.error('--gpu-budget applies to the tiered engine only; the standard engine keeps the full KV cache.');
 
   // Plain output streams the answer as it is generated; --json prints one object at the end.
   const service = new StrataService({
     dataDir: resolveDataDir(values['data-dir']),
     host: 'browser',
     version: appVersion(),
+    settingsOverride: { engine: values.engine, ...(gpuBudget !== undefined ? { gpuBudgetTokens: gpuBudget } : {}) },
     emit: (event, payload) => {
       if (!values.json && event === 'chat.onToken') process.stdout.write((payload as { text: string }).text);
     },
   });
   try {
-    await service.models.open({ path: resolve(values.model) });
+    const model = await service.models.open({ path: resolve(values.model) });
+    if (model.engineNotice) console.error(`strata: ${model.engineNotice}`);
     const documentIds: string[] = [];
     for (const doc of values.doc ?? []) {
       const info = await service.documents.importPath({ requestId: randomUUID(), path: resolve(doc) });
@@ -58,7 +56,7 @@ export async function runAsk(argv: string[]): Promise<number> {
       return 1;
     }
     if (values.json) {
-      console.log(JSON.stringify({ answer: message.text, stopped: message.status === 'stopped', conversationId: conversation.id, metrics: message.metrics ?? {} }));
+      console.log(JSON.stringify({ answer: message.text, engine: model.engine, stopped: message.status === 'stopped', conversationId: conversation.id, metrics: message.metrics ?? {} }));
     } else {
       process.stdout.write('\n');
     }

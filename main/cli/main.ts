@@ -7,13 +7,15 @@ import { UsageError } from './UsageError.ts';
 const USAGE = `Usage: strata <command> [options]
 
 Commands:
-  ask --model F --doc F [--doc F…] --question TEXT [--engine standard|tiered]
+  ask --model F --doc F [--doc F…] --question TEXT [--engine tiered|standard]
       [--gpu-budget TOKENS] [--max-tokens N] [--data-dir D] [--json]
+                                           tiered (the default) keeps the KV cache in GPU, RAM
+                                           and disk tiers; --gpu-budget sets the GPU tier's tokens
   serve [--port N] [--data-dir D]          the browser host on 127.0.0.1
   make-model needle --out F                the hand-built needle test model
   make-model random --layers L --embd E --heads H --kv-heads K --head-dim D --vocab V
       [--ffn N] [--type f16|f32] [--seed S] --out F
-  ingest, bench                            arrive with the tiered engine
+  bench                                    npm run bench: tiered against standard
 
 Data lives in --data-dir, else $STRATA_HOME, else the OS app-data folder.`;
 
@@ -30,9 +32,12 @@ export async function main(argv: string[]): Promise<number> {
         return await runMakeModel(rest);
       }
       case 'ingest':
-      case 'bench':
-        console.error(`strata ${command} is not available yet: it arrives with the tiered engine.`);
+        console.error('strata ingest is not available yet: documents are read into the tiers on their first question (strata ask).');
         return 2;
+      case 'bench': {
+        const { runBench } = await import('../bench/runBench.ts');
+        return await runBench(rest);
+      }
       case undefined:
       case 'help':
       case '--help':

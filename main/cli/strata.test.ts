@@ -26,9 +26,10 @@ test('strata ask --json answers a needle with answer and metrics', { timeout: 18
   const doc = join(dir, 'facts.txt');
   writeFileSync(doc, haystack.text);
   const needle = haystack.needles[0];
-  const run = await strata(['ask', '--model', model, '--doc', doc, '--question', needleQuestion(needle.key), '--max-tokens', '2', '--data-dir', join(dir, 'data'), '--json']);
+  const run = await strata(['ask', '--model', model, '--doc', doc, '--question', needleQuestion(needle.key), '--max-tokens', '2', '--data-dir', join(dir, 'data'), '--json', '--engine', 'standard']);
   assert.equal(run.code, 0, run.stderr);
-  const out = JSON.parse(run.stdout) as { answer: string; metrics: Record<string, number> };
+  const out = JSON.parse(run.stdout) as { answer: string; engine: string; metrics: Record<string, number> };
+  assert.equal(out.engine, 'standard');
   assert.equal(out.answer.trim(), needle.values.join(' '));
   assert.equal(out.metrics.generatedTokens, 2);
   assert.ok(out.metrics.promptTokens > 1500);
@@ -39,7 +40,7 @@ test('strata ask --json answers a needle with answer and metrics', { timeout: 18
   assert.equal(plain.stdout.trim(), haystack.needles[1].values.join(' '));
 });
 
-test('strata exits 2 with a clear message on bad usage and on the unavailable tiered engine', { timeout: 60_000 }, async (t) => {
+test('strata exits 2 with a clear message on bad usage', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const missing = await strata(['ask', '--question', 'x', '--data-dir', dir]);
   assert.equal(missing.code, 2);
@@ -47,9 +48,12 @@ test('strata exits 2 with a clear message on bad usage and on the unavailable ti
   const unknown = await strata(['frobnicate']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Unknown command: frobnicate/);
-  const tiered = await strata(['ask', '--model', 'm.gguf', '--question', 'x', '--engine', 'tiered', '--data-dir', dir]);
-  assert.equal(tiered.code, 2);
-  assert.match(tiered.stderr, /tiered engine is not available yet/);
+  const engine = await strata(['ask', '--model', 'm.gguf', '--question', 'x', '--engine', 'turbo', '--data-dir', dir]);
+  assert.equal(engine.code, 2);
+  assert.match(engine.stderr, /--engine must be standard or tiered/);
+  const budget = await strata(['ask', '--model', 'm.gguf', '--question', 'x', '--gpu-budget', 'lots', '--data-dir', dir]);
+  assert.equal(budget.code, 2);
+  assert.match(budget.stderr, /--gpu-budget must be a positive integer/);
 });
 
 test('strata ask on a file that is not a model exits 1 naming the file', { timeout: 60_000 }, async (t) => {
@@ -59,4 +63,32 @@ test('strata ask on a file that is not a model exits 1 naming the file', { timeo
   const run = await strata(['ask', '--model', fake, '--question', 'x', '--data-dir', join(dir, 'data')]);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /fake\.gguf is not a GGUF model file/);
+});
+
+test('strata ask --engine tiered --gpu-budget answers from the tiers and reports tier metrics', { timeout: 180_000 }, async (t) => {
+  const model = await ensureTestModel('needle');
+  const dir = tempDir(t);
+  const haystack = makeHaystack({ wordCount: 6000, seed: 8, needles: [{ depth: 0.1 }, { depth: 0.6 }] });
+  const doc = join(dir, 'facts.txt');
+  writeFileSync(doc, haystack.text);
+  const ask = (key: string) => strata(['ask', '--model', model, '--doc', doc, '--question', needleQuestion(key), '--max-tokens', '2', '--gpu-budget', '1024', '--data-dir', join(dir, 'data'), '--json']);
+  const first = await ask(haystack.needles[0].key);
+  assert.equal(first.code, 0, first.stderr);
+  const out = JSON.parse(first.stdout) as { answer: string; engine: string; metrics: { tiered: Record<string, number> & { residentBytes: Record<string, number> } } };
+  assert.equal(out.engine, 'tiered');
+  assert.equal(out.answer.trim(), haystack.needles[0].values.join(' '));
+  const tiered = out.metrics.tiered;
+  for (const key of ['probeMs', 'selectMs', 'spliceMs', 'bytesFromCpu', 'bytesFromDisk', 'peakGpuResidentTokens']) assert.equal(typeof tiered[key], 'number', key);
+  assert.equal(tiered.gpuBudgetTokens, 1024);
+  assert.ok(tiered.peakGpuResidentTokens <= 1024);
+  assert.ok(tiered.documentTokensEvaluated > 6000, 'the first question reads the document');
+  assert.ok(tiered.residentBytes.disk > 0);
+
+  // A second process on the same data dir answers from disk without reading the document again.
+  const second = await ask(haystack.needles[1].key);
+  assert.equal(second.code, 0, second.stderr);
+  const again = JSON.parse(second.stdout) as { answer: string; metrics: { tiered: { documentTokensEvaluated: number; bytesFromDisk: number } } };
+  assert.equal(again.answer.trim(), haystack.needles[1].values.join(' '));
+  assert.equal(again.metrics.tiered.documentTokensEvaluated, 0);
+  assert.ok(again.metrics.tiered.bytesFromDisk > 0);
 });

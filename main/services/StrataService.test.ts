@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
-import type { StrataEvents } from '../../preload/api.ts';
+import type { EngineKind, StrataEvents } from '../../preload/api.ts';
+import { ModelError } from '../engine/errors.ts';
 import { ensureTestModel } from '../engine/testModels/cli.ts';
 import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
 import { tempDir } from '../test/tempDir.ts';
@@ -12,12 +13,13 @@ import { StrataService } from './StrataService.ts';
 
 type Recorded = { [E in keyof StrataEvents]: { event: E; payload: StrataEvents[E] } }[keyof StrataEvents];
 
-function startService(t: TestContext, dataDir: string, onEvent?: (e: Recorded) => void) {
+function startService(t: TestContext, dataDir: string, onEvent?: (e: Recorded) => void, engine?: EngineKind) {
   const events: Recorded[] = [];
   const service: StrataService = new StrataService({
     dataDir,
     host: 'browser',
     version: 'test',
+    settingsOverride: engine ? { engine } : undefined,
     emit: (event, payload) => {
       const recorded = { event, payload } as Recorded;
       events.push(recorded);
@@ -34,15 +36,16 @@ const haystack = makeHaystack({
   needles: [0.03, 0.15, 0.3, 0.42, 0.55, 0.68, 0.8, 0.95].map((depth) => ({ depth })),
 });
 
-test('standard engine: every needle of a 4K-token document is answered, streamed and saved', { timeout: 300_000 }, async (t) => {
+for (const engine of ['standard', 'tiered'] as const) test(`${engine} engine: every needle of a 4K-token document is answered, streamed and saved`, { timeout: 300_000 }, async (t) => {
   const modelPath = await ensureTestModel('needle');
   const dataDir = tempDir(t);
   const docPath = join(dataDir, 'haystack.txt');
   writeFileSync(docPath, haystack.text);
-  const { service, events } = startService(t, dataDir);
+  const { service, events } = startService(t, dataDir, undefined, engine);
 
   const model = await service.models.open({ path: modelPath });
   assert.equal(model.hasChatTemplate, false);
+  assert.equal(model.engine, engine);
   const doc = await service.documents.importPath({ requestId: 'import-1', path: docPath });
   assert.equal(doc.tokenCount, haystack.words.length, 'one token per word under the needle tokenizer');
   const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
@@ -172,4 +175,48 @@ test('settings are validated with clear errors and persist across restarts', asy
   const again = await second.service.settings.get();
   assert.equal(again.gpuBudgetTokens, 2048);
   assert.deepEqual(again.scoringLayers, [1, 3]);
+});
+
+test('when the tiered engine cannot serve a model, the standard engine does and the user is told why', { timeout: 120_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const refusing = {
+    kind: 'tiered' as const,
+    openModel: async () => {
+      throw new ModelError('TIERED_UNSUPPORTED', 'needle cannot be split into KV chunks: the model uses sliding-window attention (4096 tokens).');
+    },
+    dispose: async () => undefined,
+  };
+  const service = new StrataService({ dataDir: tempDir(t), host: 'browser', version: 'test', tieredEngine: refusing });
+  t.after(() => service.dispose());
+  const model = await service.models.open({ path: modelPath });
+  assert.equal(model.engine, 'standard');
+  assert.match(model.engineNotice ?? '', /sliding-window attention.*Using the standard engine/);
+  assert.equal((await service.models.current())?.engine, 'standard');
+
+  // Any other failure is the model's, not the engine's: no silent fallback.
+  const broken = new StrataService({
+    dataDir: tempDir(t),
+    host: 'browser',
+    version: 'test',
+    tieredEngine: { ...refusing, openModel: async () => { throw new ModelError('OUT_OF_MEMORY', 'no room'); } },
+  });
+  t.after(() => broken.dispose());
+  await assert.rejects(broken.models.open({ path: modelPath }), (e: Error & { code?: string }) => e.code === 'OUT_OF_MEMORY');
+});
+
+test('the tiered engine is the default and answers through the service with tier metrics', { timeout: 180_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const { service } = startService(t, tempDir(t));
+  await service.settings.update({ gpuBudgetTokens: 1024, chunkMaxTokens: 128 });
+  const model = await service.models.open({ path: modelPath });
+  assert.equal(model.engine, 'tiered');
+  assert.deepEqual((await service.app.info()).engines, ['tiered', 'standard']);
+  const doc = await service.documents.import({ requestId: 'i', fileName: 'h.txt', bytes: new TextEncoder().encode(haystack.text) });
+  const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
+  const needle = haystack.needles[2];
+  const message = await service.chat.ask({ requestId: 'a', conversationId: conversation.id, question: needleQuestion(needle.key), maxTokens: 2 });
+  assert.equal(message.text.trim(), needle.values.join(' '));
+  assert.equal(message.metrics?.engine, 'tiered');
+  assert.ok((message.metrics?.tiered?.peakGpuResidentTokens ?? Infinity) <= 1024);
+  assert.ok((message.metrics?.tiered?.selectedChunkIndices.length ?? 0) > 0);
 });

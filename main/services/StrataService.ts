@@ -8,6 +8,7 @@ import type {
   AppInfo,
   ConversationInfo,
   DocumentInfo,
+  EngineKind,
   EngineSettings,
   HostKind,
   MessageInfo,
@@ -23,6 +24,7 @@ import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
 import { inspectModel } from '../engine/inspectModel.ts';
 import { DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
+import { TieredEngine, tieredEngineUnavailableReason } from '../engine/tiered/TieredEngine.ts';
 
 const SETTINGS_KEY = 'engineSettings';
 
@@ -39,7 +41,12 @@ export interface StrataServiceOptions {
   version: string;
   emit?: EventSink;
   dialogs?: HostDialogs;
+  /** Replaces the standard engine (tests). */
   engine?: Engine;
+  /** Replaces the tiered engine (tests); null runs without one. */
+  tieredEngine?: Engine | null;
+  /** Applied over the stored settings for this process only (the CLI's --engine and --gpu-budget). */
+  settingsOverride?: Partial<EngineSettings>;
   maxDocumentBytes?: number;
 }
 
@@ -48,10 +55,16 @@ interface OpenModel {
   model: EngineModel;
 }
 
+/** Errors after which the standard engine serves the model instead of the tiered one. */
+const FALLBACK_CODES = new Set(['TIERED_UNAVAILABLE', 'TIERED_UNSUPPORTED']);
+const TIER_SAMPLE_INTERVAL_MS = 100;
+
 export class StrataService implements StrataApi {
   readonly catalog: Catalog;
   private readonly options: StrataServiceOptions;
-  private readonly engine: Engine;
+  private readonly standardEngine: Engine;
+  private readonly tieredEngine: Engine | null;
+  private lastTierSampleAt = 0;
   private readonly emit: EventSink;
   private openModel: OpenModel | null = null;
   private opening: Promise<ModelInfo> | null = null;
@@ -63,7 +76,16 @@ export class StrataService implements StrataApi {
   constructor(options: StrataServiceOptions) {
     this.options = options;
     this.catalog = new Catalog(join(options.dataDir, 'catalog.sqlite'));
-    this.engine = options.engine ?? new StandardEngine();
+    this.standardEngine = options.engine ?? new StandardEngine();
+    this.tieredEngine =
+      options.tieredEngine !== undefined
+        ? options.tieredEngine
+        : new TieredEngine({
+            dataDir: options.dataDir,
+            catalog: this.catalog,
+            settings: () => this.currentSettings(),
+            onSample: (sample) => this.emitTierSample(sample),
+          });
     this.emit = options.emit ?? (() => undefined);
   }
 
@@ -72,7 +94,8 @@ export class StrataService implements StrataApi {
       host: this.options.host,
       version: this.options.version,
       dataDir: this.options.dataDir,
-      engines: [this.engine.kind],
+      engines: this.tieredEngine && tieredEngineUnavailableReason() === null ? ['tiered', 'standard'] : ['standard'],
+      tieredUnavailableReason: this.tieredEngine ? tieredEngineUnavailableReason() : 'this host runs without the tiered engine',
     }),
   };
 
@@ -120,20 +143,36 @@ export class StrataService implements StrataApi {
   readonly settings: StrataApi['settings'] = {
     get: async () => this.currentSettings(),
     update: async (patch) => {
-      const next = mergeSettings(this.currentSettings(), patch);
+      const stored = this.catalog.getSetting<Partial<EngineSettings>>(SETTINGS_KEY) ?? {};
+      const next = mergeSettings(mergeSettings(DEFAULT_SETTINGS, stored), patch);
       this.catalog.setSetting(SETTINGS_KEY, next);
-      return next;
+      // Budgets and layers are fixed when a model opens: reopen it so the change takes effect now.
+      const open = this.openModel;
+      if (open) {
+        await this.closeModel();
+        await this.openModelAt(open.info.path);
+      }
+      return this.currentSettings();
     },
   };
 
   /** Stored settings over the defaults; a stored value that no longer validates falls back to the defaults. */
   private currentSettings(): EngineSettings {
     const stored = this.catalog.getSetting<Partial<EngineSettings>>(SETTINGS_KEY) ?? {};
+    let settings: EngineSettings;
     try {
-      return mergeSettings(DEFAULT_SETTINGS, stored);
+      settings = mergeSettings(DEFAULT_SETTINGS, stored);
     } catch {
-      return { ...DEFAULT_SETTINGS };
+      settings = { ...DEFAULT_SETTINGS };
     }
+    return this.options.settingsOverride ? mergeSettings(settings, this.options.settingsOverride) : settings;
+  }
+
+  private emitTierSample(sample: StrataEvents['engine.onTierSample']): void {
+    const now = performance.now();
+    if (now - this.lastTierSampleAt < TIER_SAMPLE_INTERVAL_MS) return;
+    this.lastTierSampleAt = now;
+    this.emit('engine.onTierSample', sample);
   }
 
   readonly chat: StrataApi['chat'] = {
@@ -193,16 +232,35 @@ export class StrataService implements StrataApi {
       // Validate first: a corrupt or wrong file must not cost the user the model they have open.
       await inspectModel(path);
       await this.closeModel();
-      const model = await this.engine.openModel(path);
-      const info = this.catalog.upsertModel({ ...model.info, path });
+      const { model, engine, notice } = await this.openWithPreferredEngine(path);
+      const info: ModelInfo = { ...this.catalog.upsertModel({ ...model.info, path }), engine, engineNotice: notice };
       this.openModel = { info, model };
       this.countMissingTokens();
-      this.emit('models.onStatus', { state: 'ready', path });
+      this.emit('models.onStatus', { state: 'ready', path, model: info });
       return info;
     } catch (error) {
       this.emit('models.onStatus', { state: 'failed', path, error: errorPayload(error) });
       throw error;
     }
+  }
+
+  /**
+   * The engine chosen in settings, or the standard engine when the tiered one cannot run here or cannot
+   * split this model; the notice says so to the user.
+   */
+  private async openWithPreferredEngine(path: string): Promise<{ model: EngineModel; engine: EngineKind; notice: string | null }> {
+    const settings = this.currentSettings();
+    if (settings.engine === 'tiered' && this.tieredEngine) {
+      try {
+        return { model: await this.tieredEngine.openModel(path), engine: 'tiered', notice: null };
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (typeof code !== 'string' || !FALLBACK_CODES.has(code)) throw error;
+        const notice = `${(error as Error).message} Using the standard engine (full KV cache): long documents need more memory and may not fit.`;
+        return { model: await this.standardEngine.openModel(path), engine: 'standard', notice };
+      }
+    }
+    return { model: await this.standardEngine.openModel(path), engine: 'standard', notice: null };
   }
 
   private async closeModel(): Promise<void> {
@@ -289,6 +347,7 @@ export class StrataService implements StrataApi {
       const result = await engineConversation.ask(question, {
         maxTokens: req.maxTokens,
         signal: controller.signal,
+        onIngestProgress: (tokensDone, tokenCount) => this.emit('chat.onIngestProgress', { requestId, conversationId, tokensDone, tokenCount }),
         onTextChunk: (text) => {
           streamed += text;
           this.emit('chat.onToken', { requestId, conversationId, text });
@@ -340,7 +399,8 @@ export class StrataService implements StrataApi {
     this.disposed = true;
     for (const controller of [...this.asks.values(), ...this.imports.values()]) controller.abort();
     await this.closeModel();
-    await this.engine.dispose();
+    await this.standardEngine.dispose();
+    await this.tieredEngine?.dispose();
     this.catalog.dispose();
   }
 

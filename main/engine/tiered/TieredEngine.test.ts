@@ -8,6 +8,7 @@ import test, { type TestContext } from 'node:test';
 import type { Token } from 'node-llama-cpp';
 import type { EngineSettings } from '../../../preload/api.ts';
 import { Catalog } from '../../catalog/Catalog.ts';
+import { KvCatalog } from '../../catalog/KvCatalog.ts';
 import { tempDir } from '../../test/tempDir.ts';
 import { getLlamaRuntime } from '../llamaRuntime.ts';
 import { DEFAULT_SETTINGS } from '../settings/engineSettings.ts';
@@ -173,4 +174,37 @@ test('faults: an ingest killed mid-way leaves the catalog consistent and resumes
   t.diagnostic(`resumed: ${result.correct}/${result.total} needles, ${result.documentTokensEvaluated} tokens evaluated on resume`);
   assert.ok(result.documentTokensEvaluated > 0 && result.documentTokensEvaluated <= killed.tokenCount - killed.tokensDone, 'only the missing part was read');
   assert.ok(result.correct / result.total >= 0.95);
+});
+
+test('a document larger than the disk budget is refused before anything is written', { skip, timeout: 120_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const dir = tempDir(t);
+  const { engine, catalog } = openEngine(t, dir, { gpuBudgetTokens: 1024, chunkMaxTokens: 128, diskBudgetBytes: 1024 * 1024 });
+  const model = await engine.openModel(modelPath);
+  const conversation = model.createConversation();
+  conversation.setDocuments([{ id: documentRow(catalog, haystack16k.text).id, text: haystack16k.text }]);
+  await assert.rejects(conversation.ask(needleQuestion(haystack16k.needles[0].key), { maxTokens: 2 }), (e: Error & { code?: string }) => {
+    t.diagnostic(e.message);
+    return e.code === 'DISK_BUDGET_EXCEEDED' && /disk budget/.test(e.message);
+  });
+  assert.equal(new KvCatalog(catalog.database).listIngests().length, 0, 'no ingest was started');
+});
+
+test('a chat-template model runs on the tiered engine: documents in the system message, read once', { skip, timeout: 180_000 }, async (t) => {
+  const dir = tempDir(t);
+  const modelPath = join(dir, 'chat.gguf');
+  const template = "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}";
+  await makeRandomModel(modelPath, { layers: 4, embd: 64, heads: 4, kvHeads: 2, headDim: 16, vocab: 400, type: 'f32', seed: 3, chatTemplate: template });
+  const { engine, catalog } = openEngine(t, dir, { gpuBudgetTokens: 1024, chunkMinTokens: 16, chunkMaxTokens: 64 });
+  const model = await engine.openModel(modelPath);
+  assert.equal(model.info.hasChatTemplate, true);
+  const text = 'The lease ends on the last day of March. The tenant pays on the first. '.repeat(40);
+  const conversation = model.createConversation();
+  conversation.setDocuments([{ id: documentRow(catalog, text).id, text }]);
+  const first = await conversation.ask('When does the lease end?', { maxTokens: 6 });
+  assert.ok(first.metrics.generatedTokens >= 1);
+  assert.ok(first.metrics.tiered!.documentTokensEvaluated > model.countTokens(text) / 2, 'the system message with the document was read into the tiers');
+  assert.ok(first.metrics.tiered!.peakGpuResidentTokens <= 1024);
+  const second = await conversation.ask('Who pays?', { maxTokens: 4 });
+  assert.equal(second.metrics.tiered!.documentTokensEvaluated, 0, 'the follow-up reuses the stored document');
 });

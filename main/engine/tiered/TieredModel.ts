@@ -6,7 +6,8 @@ import type { LlamaModel } from 'node-llama-cpp';
 import type { EngineSettings } from '../../../preload/api.ts';
 import type { KvCatalog, KvChunk } from '../../catalog/KvCatalog.ts';
 import type { AskOptions, EngineConversation, EngineDocument, EngineModel, LoadedModelInfo } from '../Engine.ts';
-import { DisposedError } from '../errors.ts';
+import { DisposedError, StrataError } from '../errors.ts';
+import { kvBytesPerToken } from './defaultBudgets.ts';
 import { packAbstracts } from './abstracts/scoreChunks.ts';
 import { chunkKey, ingestPrefix } from './ingestPrefix.ts';
 import type { AddonModelInfo, NativeTierContext, NativeTierModel } from './native/NativeAddon.ts';
@@ -104,6 +105,7 @@ export class TieredModel implements EngineModel {
     const cached = this.prefixes.get(fingerprint);
     if (cached) return { prefix: cached, evaluatedTokens: 0 };
     const { kv, disk, cpu, settings, vocab } = this.parts;
+    this.checkDiskRoom(tokens.length);
     const ingest = kv.startIngest({ documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: fingerprint, tokenCount: tokens.length });
     const pieces = tokens.map((token) => vocab.detokenize([token], true));
     const { chunks, evaluatedTokens } = await ingestPrefix({
@@ -123,6 +125,23 @@ export class TieredModel implements EngineModel {
     const prefix: DocumentPrefix = { ingestId: ingest.id, tokens, chunks, packedAbstracts: packAbstracts(chunks.map((c) => c.abstract)) };
     this.prefixes.set(fingerprint, prefix);
     return { prefix, evaluatedTokens };
+  }
+
+  /** Refuses, before anything is written, a document whose KV cache cannot fit the disk budget. */
+  private checkDiskRoom(tokenCount: number): void {
+    const { disk } = this.parts;
+    const budget = disk.budgetBytes;
+    if (budget === null) return;
+    const shape = this.nativeInfo;
+    const needed = tokenCount * kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV });
+    const free = budget - disk.usedBytes();
+    if (needed > free) {
+      const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+      throw new StrataError(
+        'DISK_BUDGET_EXCEEDED',
+        `These documents need about ${gib(needed)} of disk for their KV cache (${tokenCount} tokens), but the disk budget has ${gib(Math.max(0, free))} free of ${gib(budget)}. Raise the disk budget in the engine settings, remove documents, or use fewer documents in this conversation.`,
+      );
+    }
   }
 
   /** Forgets a document's stored KV (catalog rows, disk segments, CPU and GPU copies) so it is read again. */

@@ -29,9 +29,26 @@ export function ModelBadge() {
           >
             {model.hasChatTemplate ? 'chat template' : 'raw completion'}
           </span>
+          {model.engine && (
+            <span
+              className={`pill ${model.engine === 'tiered' ? 'pill-accent' : 'pill-warn'}`}
+              title={
+                model.engine === 'tiered'
+                  ? 'KV cache in GPU, RAM and disk tiers: only the chunks that matter are loaded for each question'
+                  : 'Full KV cache: the whole document is kept in the context'
+              }
+            >
+              {model.engine} engine
+            </span>
+          )}
           <span className="model-meta">
             {formatBytes(model.sizeBytes)} · {formatCount(model.trainContextTokens)} ctx
           </span>
+          {model.engineNotice && (
+            <span className="model-notice" role="status" title={model.engineNotice}>
+              {model.engineNotice}
+            </span>
+          )}
         </>
       ) : (
         <span className="model-none">No model open</span>
