@@ -10,8 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Token } from 'node-llama-cpp';
 import type { AskMetrics, TieredAskMetrics } from '../../../preload/api.ts';
-import type { AskOptions, AskResult, EngineConversation, EngineDocument, EngineTurn } from '../Engine.ts';
-import { DisposedError, RequestError, StrataError } from '../errors.ts';
+import { ConversationBase } from '../ConversationBase.ts';
+import type { AskOptions, AskResult } from '../Engine.ts';
+import { RequestError, StrataError } from '../errors.ts';
 import { abstractLength, computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
 import { scoreChunks } from './abstracts/scoreChunks.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
@@ -41,36 +42,20 @@ interface Candidate {
   documentChunkIndex: number | null;
 }
 
-export class TieredConversation implements EngineConversation {
+export class TieredConversation extends ConversationBase {
   private readonly model: TieredModel;
-  private documents: EngineDocument[] = [];
-  private history: EngineTurn[] = [];
   private turns: TurnChunk[] = [];
   private turnsPrefixKey = '';
   private turnCounter = 0;
   private readonly id = randomUUID();
-  private disposed = false;
 
   constructor(model: TieredModel) {
+    super();
     this.model = model;
   }
 
-  setDocuments(documents: EngineDocument[]): void {
-    this.assertAlive();
-    this.documents = documents.slice();
-  }
-
-  setHistory(turns: EngineTurn[]): void {
-    this.assertAlive();
-    this.history = turns.slice();
-  }
-
-  async ask(question: string, options: AskOptions = {}): Promise<AskResult> {
-    this.assertAlive();
-    if (question.trim() === '') throw new RequestError('EMPTY_QUESTION', 'Type a question first.');
-    const result = await this.model.run(() => this.askNow(question, options));
-    this.history.push({ role: 'user', text: question }, { role: 'assistant', text: result.text });
-    return result;
+  protected answer(question: string, options: AskOptions): Promise<AskResult> {
+    return this.model.run(() => this.askNow(question, options));
   }
 
   /**
@@ -355,14 +340,8 @@ export class TieredConversation implements EngineConversation {
     if (this.turns.length === 0 && this.turnRefs.size === 0) await this.model.parts.disk.removeDocument(this.diskKey).catch(() => undefined);
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
+  protected override async release(): Promise<void> {
     await this.model.run(() => this.dropTurns(0)).catch(() => undefined);
-  }
-
-  private assertAlive(): void {
-    if (this.disposed) throw new DisposedError('Conversation');
   }
 }
 

@@ -1,9 +1,9 @@
 // The tokens of a prompt, laid out exactly as the standard engine lays them out, split into the part
 // that only depends on the documents (ingested once, tiered, persisted) and the part that changes
 // with every question (turns and the question, evaluated per ask).
-import { resolveChatWrapper, type ChatHistoryItem, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
+import { resolveChatWrapper, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
 import type { EngineDocument, EngineTurn } from '../Engine.ts';
-import { chatSystemPrompt } from '../standard/StandardConversation.ts';
+import { chatHistory, rawPromptText } from '../promptText.ts';
 
 export interface PromptRenderer {
   /** Whole prompt: BOS, documents, earlier turns, the question. */
@@ -31,20 +31,14 @@ export function createPromptRenderer(model: LlamaModel, hasChatTemplate: boolean
 function rawRenderer(model: LlamaModel): PromptRenderer['render'] {
   const bos = model.tokens.bos;
   return (documents, turns, question) => {
-    const parts = documents.map((doc) => doc.text);
-    for (let i = 0; i + 1 < turns.length; i += 2) parts.push(turns[i].text + turns[i + 1].text);
-    parts.push(question);
-    const tokens = model.tokenize(parts.join('\n'));
+    const tokens = model.tokenize(rawPromptText(documents, turns, question));
     return bos == null ? tokens : [bos, ...tokens];
   };
 }
 
 function chatRenderer(model: LlamaModel, wrapper: ChatWrapper): PromptRenderer['render'] {
   return (documents, turns, question) => {
-    const history: ChatHistoryItem[] = [{ type: 'system', text: chatSystemPrompt(documents) }];
-    for (const turn of turns) history.push(turn.role === 'user' ? { type: 'user', text: turn.text } : { type: 'model', response: [turn.text] });
-    history.push({ type: 'user', text: question }, { type: 'model', response: [] });
-    const { contextText } = wrapper.generateContextState({ chatHistory: history });
+    const { contextText } = wrapper.generateContextState({ chatHistory: chatHistory(documents, turns, question) });
     return contextText.tokenize(model.tokenizer);
   };
 }
