@@ -24,6 +24,44 @@ export interface TierSampleEvent {
   diskBytes: number;
 }
 
+export type TierName = 'gpu' | 'cpu' | 'disk';
+
+/** The memory dashboard's numbers: pushed at least 4 times a second while the engine works. */
+export interface MemorySnapshot {
+  /** Milliseconds since the epoch, when it was taken. */
+  at: number;
+  engine: EngineKind | null;
+  /** Bytes of KV resident in each tier and each tier's budget (null: no budget, e.g. the standard engine's GPU tier is its whole context). */
+  tiers: Record<TierName, { bytes: number; budgetBytes: number | null }>;
+  gpuResidentTokens: number;
+  gpuBudgetTokens: number;
+  /** Device memory as llama.cpp sees it; null on a CPU-only machine. */
+  vram: { totalBytes: number; usedBytes: number } | null;
+  /** Since the model was opened: chunks found already resident (gpu), spliced from RAM (cpu), read from disk (disk). */
+  hits: Record<TierName, number>;
+  /** Bytes spliced into the GPU tier from each lower tier, since the model was opened. */
+  loadedBytes: { cpu: number; disk: number };
+}
+
+/** One chunk of the active conversation's KV cache, for the residency map. */
+export interface ChunkResidency {
+  index: number;
+  /** The document the chunk's text belongs to; null for a conversation turn or the prompt's own text. */
+  documentId: string | null;
+  /** Character range [charStart, charEnd) in that document's text. */
+  charStart: number;
+  charEnd: number;
+  tokenCount: number;
+  tier: TierName;
+  /** Spliced into the GPU tier for the current (or last) answer: what the model read. */
+  read: boolean;
+}
+
+export interface ResidencySnapshot {
+  conversationId: string;
+  chunks: ChunkResidency[];
+}
+
 export interface ModelInfo {
   id: string;
   path: string;
@@ -130,6 +168,12 @@ export interface EngineSettings {
   reselectEveryTokens: number;
 }
 
+export interface EngineService {
+  memory(): Promise<MemorySnapshot>;
+  /** The residency map of a conversation's documents; null before its documents were read into the tiers (or on the standard engine). */
+  residency(req: { conversationId: string }): Promise<ResidencySnapshot | null>;
+}
+
 export interface SettingsService {
   get(): Promise<EngineSettings>;
   update(patch: Partial<EngineSettings>): Promise<EngineSettings>;
@@ -172,6 +216,8 @@ export interface ChatService {
    * assistant message (status 'stopped' after chat.cancel).
    */
   ask(req: { requestId: string; conversationId: string; question: string; maxTokens?: number }): Promise<MessageInfo>;
+  /** Replaces the last answer: removes it (and its question) and asks that question again, streaming like ask. */
+  regenerate(req: { requestId: string; conversationId: string; maxTokens?: number }): Promise<MessageInfo>;
   cancel(req: { requestId: string }): Promise<void>;
 }
 
@@ -181,12 +227,14 @@ export interface StrataApi {
   documents: DocumentsService;
   chat: ChatService;
   settings: SettingsService;
+  engine: EngineService;
 }
 
 export type ImportPhase = 'reading' | 'extracting' | 'counting' | 'saving' | 'done' | 'failed';
 
 export interface StrataEvents {
-  'chat.onToken': { requestId: string; conversationId: string; text: string };
+  /** elapsedMs: since the question was asked, for the per-token latency timeline. */
+  'chat.onToken': { requestId: string; conversationId: string; text: string; elapsedMs: number };
   'chat.onAskStarted': { requestId: string; conversationId: string; userMessage: MessageInfo };
   /** The saved answer, so every window (and a page reloaded mid-answer) learns that it ended. */
   'chat.onAskFinished': { requestId: string; conversationId: string; message: MessageInfo };
@@ -200,6 +248,8 @@ export interface StrataEvents {
   };
   'models.onStatus': { state: 'loading' | 'ready' | 'failed'; path: string; error?: ErrorPayload; model?: ModelInfo };
   'engine.onTierSample': TierSampleEvent;
+  'engine.onMemory': MemorySnapshot;
+  'engine.onResidency': ResidencySnapshot;
   /** Reading the conversation's documents into the KV tiers before an answer (first question, or a resume). */
   'chat.onIngestProgress': { requestId: string; conversationId: string; tokensDone: number; tokenCount: number };
 }
@@ -228,9 +278,11 @@ export const apiMethods: { [S in keyof StrataApi]: MethodList<StrataApi[S]> } = 
     deleteConversation: true,
     messages: true,
     ask: true,
+    regenerate: true,
     cancel: true,
   },
   settings: { get: true, update: true },
+  engine: { memory: true, residency: true },
 };
 
 export const eventNames: Record<EventName, true> = {
@@ -240,6 +292,8 @@ export const eventNames: Record<EventName, true> = {
   'documents.onImportProgress': true,
   'models.onStatus': true,
   'engine.onTierSample': true,
+  'engine.onMemory': true,
+  'engine.onResidency': true,
   'chat.onIngestProgress': true,
 };
 

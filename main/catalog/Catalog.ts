@@ -261,6 +261,11 @@ export class Catalog {
     return this.getMessage(id)!;
   }
 
+  deleteMessages(ids: readonly string[]): void {
+    const remove = this.conn.prepare('DELETE FROM messages WHERE id = ?');
+    this.conn.transaction(() => ids.forEach((id) => remove.run(id)))();
+  }
+
   getMessage(id: string): MessageInfo | null {
     const row = this.conn.prepare('SELECT * FROM messages WHERE id = ?').get(id) as Row | undefined;
     return row ? toMessage(row) : null;

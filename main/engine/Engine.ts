@@ -1,6 +1,6 @@
 // The interface both engines implement: the standard engine (node-llama-cpp, full KV cache) and the
 // tiered engine (native addon, GPU-CPU-disk chunks). Callers never learn which one they hold.
-import type { AskMetrics, EngineKind } from '../../preload/api.ts';
+import type { AskMetrics, ChunkResidency, EngineKind, MemorySnapshot } from '../../preload/api.ts';
 
 export interface EngineDocument {
   id: string;
@@ -22,6 +22,8 @@ export interface AskOptions {
   onIngestProgress?: (tokensDone: number, tokenCount: number) => void;
   /** Every logits row the engine samples from, in order (exactness tests). */
   onLogits?: (logits: Float32Array) => void;
+  /** The GPU tier's working set changed (chunks spliced or evicted): the residency map is stale. */
+  onResidencyChange?: () => void;
 }
 
 export interface AskResult {
@@ -45,6 +47,8 @@ export interface EngineConversation {
   /** Earlier turns (e.g. loaded from the catalog after a restart). */
   setHistory(turns: EngineTurn[]): void;
   ask(question: string, options?: AskOptions): Promise<AskResult>;
+  /** Where each chunk of the documents lives now (tiered engine only; null before they were read). */
+  residency?(): ChunkResidency[] | null;
   dispose(): Promise<void>;
 }
 
@@ -52,6 +56,8 @@ export interface EngineModel {
   readonly info: LoadedModelInfo;
   countTokens(text: string): number;
   createConversation(): EngineConversation;
+  /** The memory dashboard's numbers (tiered engine only). */
+  memory?(): Promise<Omit<MemorySnapshot, 'at' | 'engine'>>;
   dispose(): Promise<void>;
 }
 

@@ -220,3 +220,70 @@ test('the tiered engine is the default and answers through the service with tier
   assert.ok((message.metrics?.tiered?.peakGpuResidentTokens ?? Infinity) <= 1024);
   assert.ok((message.metrics?.tiered?.selectedChunkIndices.length ?? 0) > 0);
 });
+
+test('dashboards: memory snapshots stream during an answer and the residency map marks the needle passage as read', { timeout: 180_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const { service, events } = startService(t, tempDir(t));
+  await service.settings.update({ gpuBudgetTokens: 1024, chunkMaxTokens: 128 });
+  await service.models.open({ path: modelPath });
+  const doc = await service.documents.import({ requestId: 'i', fileName: 'h.txt', bytes: new TextEncoder().encode(haystack.text) });
+  const text = (await service.documents.getText({ id: doc.id })).text;
+  const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
+  assert.equal(await service.engine.residency({ conversationId: conversation.id }), null, 'nothing read yet');
+  const needle = haystack.needles[4];
+  await service.chat.ask({ requestId: 'a', conversationId: conversation.id, question: needleQuestion(needle.key), maxTokens: 2 });
+
+  const residency = await service.engine.residency({ conversationId: conversation.id });
+  assert.ok(residency && residency.chunks.length > 10);
+  const fact = `${needle.key} : ${needle.values.join(' ')}`;
+  const factAt = text.indexOf(fact);
+  assert.ok(factAt > 0);
+  const holder = residency.chunks.find((c) => c.documentId === doc.id && c.charStart <= factAt && factAt < c.charEnd);
+  assert.ok(holder, 'a chunk holds the needle');
+  assert.equal(holder.read, true, 'the needle chunk was read for the answer');
+  assert.equal(holder.tier, 'gpu');
+  assert.ok(text.slice(holder.charStart, holder.charEnd).includes(needle.key));
+  assert.ok(residency.chunks.some((c) => c.tier === 'cpu'), 'chunks outside the budget live in the CPU tier');
+  assert.ok(residency.chunks.filter((c) => c.read).length < residency.chunks.length / 2, 'the model read a fraction of the document');
+
+  const memory = await service.engine.memory();
+  assert.equal(memory.engine, 'tiered');
+  assert.ok(memory.tiers.gpu.bytes > 0 && memory.tiers.gpu.bytes <= (memory.tiers.gpu.budgetBytes ?? 0));
+  assert.ok(memory.tiers.disk.bytes > 0 && memory.tiers.cpu.bytes > 0);
+  assert.ok(memory.hits.cpu + memory.hits.gpu > 0);
+  assert.ok(events.filter((e) => e.event === 'engine.onMemory').length >= 2, 'memory snapshots were pushed');
+  assert.ok(events.some((e) => e.event === 'engine.onResidency' && e.payload.conversationId === conversation.id));
+  const tokens = events.filter((e): e is Extract<Recorded, { event: 'chat.onToken' }> => e.event === 'chat.onToken');
+  assert.ok(tokens.every((e) => e.payload.elapsedMs > 0));
+
+  // Regenerate replaces the last answer (greedy: the same one) instead of adding a turn.
+  const again = await service.chat.regenerate({ requestId: 'r', conversationId: conversation.id, maxTokens: 2 });
+  assert.equal(again.text.trim(), needle.values.join(' '));
+  const messages = await service.chat.messages({ conversationId: conversation.id });
+  assert.deepEqual(messages.map((m) => m.role), ['user', 'assistant']);
+});
+
+test('stopping while a document is read into the tiers ends the answer as stopped; the next question resumes the reading', { timeout: 180_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const big = makeHaystack({ wordCount: 16000, seed: 31, needles: [{ depth: 0.9 }] });
+  let cancelled = false;
+  const dataDir = tempDir(t);
+  const { service } = startService(t, dataDir, (e) => {
+    if (e.event === 'chat.onIngestProgress' && e.payload.tokensDone > 3000 && !cancelled) {
+      cancelled = true;
+      void service.chat.cancel({ requestId: e.payload.requestId });
+    }
+  });
+  await service.settings.update({ gpuBudgetTokens: 1024, chunkMaxTokens: 128 });
+  await service.models.open({ path: modelPath });
+  const doc = await service.documents.import({ requestId: 'i', fileName: 'big.txt', bytes: new TextEncoder().encode(big.text) });
+  const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
+  const stopped = await service.chat.ask({ requestId: 'first', conversationId: conversation.id, question: needleQuestion(big.needles[0].key), maxTokens: 2 });
+  assert.equal(stopped.status, 'stopped');
+  assert.equal(stopped.error, null);
+  const resumed = await service.chat.ask({ requestId: 'second', conversationId: conversation.id, question: needleQuestion(big.needles[0].key), maxTokens: 2 });
+  assert.equal(resumed.text.trim(), big.needles[0].values.join(' '));
+  const evaluated = resumed.metrics!.tiered!.documentTokensEvaluated;
+  t.diagnostic(`resumed reading: ${evaluated} of ${big.words.length + 1} tokens`);
+  assert.ok(evaluated > 0 && evaluated < big.words.length - 2000, 'the reading resumed where it stopped');
+});

@@ -10,6 +10,7 @@ import type {
   DocumentInfo,
   EngineKind,
   EngineSettings,
+  MemorySnapshot,
   HostKind,
   MessageInfo,
   ModelInfo,
@@ -58,6 +59,7 @@ interface OpenModel {
 /** Errors after which the standard engine serves the model instead of the tiered one. */
 const FALLBACK_CODES = new Set(['TIERED_UNAVAILABLE', 'TIERED_UNSUPPORTED']);
 const TIER_SAMPLE_INTERVAL_MS = 100;
+const MEMORY_PUSH_MS = 200;
 
 export class StrataService implements StrataApi {
   readonly catalog: Catalog;
@@ -175,6 +177,50 @@ export class StrataService implements StrataApi {
     this.emit('engine.onTierSample', sample);
   }
 
+  readonly engine: StrataApi['engine'] = {
+    memory: async () => this.memorySnapshot(),
+    residency: async (req) => {
+      const conversationId = requireString(req?.conversationId, 'conversationId');
+      const chunks = this.conversations.get(conversationId)?.residency?.() ?? null;
+      return chunks ? { conversationId, chunks } : null;
+    },
+  };
+
+  private async memorySnapshot(): Promise<MemorySnapshot> {
+    const open = this.openModel;
+    const base = open?.model.memory ? await open.model.memory() : null;
+    return {
+      at: Date.now(),
+      engine: open?.info.engine ?? null,
+      ...(base ?? {
+        tiers: { gpu: { bytes: 0, budgetBytes: null }, cpu: { bytes: 0, budgetBytes: null }, disk: { bytes: 0, budgetBytes: null } },
+        gpuResidentTokens: 0,
+        gpuBudgetTokens: 0,
+        vram: null,
+        hits: { gpu: 0, cpu: 0, disk: 0 },
+        loadedBytes: { cpu: 0, disk: 0 },
+      }),
+    };
+  }
+
+  /** While any question runs, the memory dashboard gets a snapshot every MEMORY_PUSH_MS. */
+  private startMemoryPush(): () => void {
+    const push = () => {
+      void this.memorySnapshot().then((snapshot) => this.emit('engine.onMemory', snapshot), () => undefined);
+    };
+    push();
+    const timer = setInterval(push, MEMORY_PUSH_MS);
+    return () => {
+      clearInterval(timer);
+      push();
+    };
+  }
+
+  private emitResidency(conversationId: string): void {
+    const chunks = this.conversations.get(conversationId)?.residency?.() ?? null;
+    if (chunks) this.emit('engine.onResidency', { conversationId, chunks });
+  }
+
   readonly chat: StrataApi['chat'] = {
     listConversations: async () => this.catalog.listConversations(),
     createConversation: async (req) => {
@@ -196,6 +242,16 @@ export class StrataService implements StrataApi {
     },
     messages: async (req) => this.catalog.listMessages(requireString(req?.conversationId, 'conversationId')),
     ask: async (req) => this.ask(req),
+    regenerate: async (req) => {
+      const conversationId = requireString(req?.conversationId, 'conversationId');
+      const messages = this.catalog.listMessages(conversationId);
+      const lastQuestion = messages.findLastIndex((m) => m.role === 'user');
+      if (lastQuestion < 0) throw new RequestError('NOTHING_TO_REGENERATE', 'This conversation has no answer to regenerate yet.');
+      const question = messages[lastQuestion].text;
+      if (this.asks.size > 0) throw new RequestError('BUSY', 'Wait for the current answer to finish (or stop it) before regenerating.');
+      this.catalog.deleteMessages(messages.slice(lastQuestion).map((m) => m.id));
+      return this.ask({ requestId: req.requestId, conversationId, question, maxTokens: req.maxTokens });
+    },
     cancel: async (req) => {
       this.asks.get(requireString(req?.requestId, 'requestId'))?.abort();
     },
@@ -340,6 +396,8 @@ export class StrataService implements StrataApi {
     const controller = new AbortController();
     this.asks.set(requestId, controller);
     let streamed = '';
+    const askedAt = performance.now();
+    const stopMemoryPush = this.startMemoryPush();
     try {
       const engineConversation = this.engineConversation(conversationId, open.model);
       engineConversation.setDocuments(conversation.documentIds.map((id) => ({ id, text: this.catalog.getDocumentText(id) })));
@@ -348,9 +406,10 @@ export class StrataService implements StrataApi {
         maxTokens: req.maxTokens,
         signal: controller.signal,
         onIngestProgress: (tokensDone, tokenCount) => this.emit('chat.onIngestProgress', { requestId, conversationId, tokensDone, tokenCount }),
+        onResidencyChange: () => this.emitResidency(conversationId),
         onTextChunk: (text) => {
           streamed += text;
-          this.emit('chat.onToken', { requestId, conversationId, text });
+          this.emit('chat.onToken', { requestId, conversationId, text, elapsedMs: performance.now() - askedAt });
         },
       });
       return this.finishAsk(requestId, {
@@ -361,10 +420,14 @@ export class StrataService implements StrataApi {
         metrics: result.metrics,
       });
     } catch (error) {
+      // Stopped while the documents were still being read: a stopped answer, and the reading resumes next time.
+      if (controller.signal.aborted) return this.finishAsk(requestId, { conversationId, role: 'assistant', text: streamed, status: 'stopped' });
       // The question and whatever streamed stay in the conversation with the reason it failed.
       return this.finishAsk(requestId, { conversationId, role: 'assistant', text: streamed, status: 'error', error: errorPayload(error) });
     } finally {
       this.asks.delete(requestId);
+      stopMemoryPush();
+      this.emitResidency(conversationId);
     }
   }
 

@@ -21,7 +21,11 @@ export interface SpliceStats {
   spliceMs: number;
   bytesFromCpu: number;
   bytesFromDisk: number;
+  splicedFromCpu: number;
+  splicedFromDisk: number;
   spliced: number;
+  /** Chunks of the target that were already resident. */
+  kept: number;
   evicted: number;
 }
 
@@ -127,9 +131,12 @@ export class TierManager {
         evicted++;
       }
     }
-    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, spliced: 0, evicted };
+    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted };
     for (const source of [...target].sort((a, b) => a.posStart - b.posStart)) {
-      if (this.chunks.has(source.key)) continue;
+      if (this.chunks.has(source.key)) {
+        stats.kept++;
+        continue;
+      }
       this.reserve(source.posEnd - source.posStart, `splice of ${source.key}`);
       const { blob, from } = await source.load();
       const info = await this.context.spliceChunk(blob);
@@ -139,8 +146,13 @@ export class TierManager {
       }
       this.chunks.set(source.key, { key: source.key, posStart: source.posStart, posEnd: source.posEnd });
       this.changed();
-      if (from === 'cpu') stats.bytesFromCpu += blob.byteLength;
-      else stats.bytesFromDisk += blob.byteLength;
+      if (from === 'cpu') {
+        stats.bytesFromCpu += blob.byteLength;
+        stats.splicedFromCpu++;
+      } else {
+        stats.bytesFromDisk += blob.byteLength;
+        stats.splicedFromDisk++;
+      }
       stats.spliced++;
     }
     stats.spliceMs = performance.now() - started;

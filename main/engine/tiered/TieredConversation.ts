@@ -9,7 +9,7 @@
 // When everything fits the budget there is no probe and no eviction: the answer is the full-context one.
 import { randomUUID } from 'node:crypto';
 import type { Token } from 'node-llama-cpp';
-import type { AskMetrics, TieredAskMetrics } from '../../../preload/api.ts';
+import type { AskMetrics, ChunkResidency, TieredAskMetrics } from '../../../preload/api.ts';
 import { ConversationBase } from '../ConversationBase.ts';
 import type { AskOptions, AskResult } from '../Engine.ts';
 import { RequestError, StrataError } from '../errors.ts';
@@ -48,6 +48,9 @@ export class TieredConversation extends ConversationBase {
   private turnsPrefixKey = '';
   private turnCounter = 0;
   private readonly id = randomUUID();
+  /** The documents' prefix of the last answer and the chunks it read, for the residency map. */
+  private lastPrefix: DocumentPrefix | null = null;
+  private lastRead = new Set<number>();
 
   constructor(model: TieredModel) {
     super();
@@ -137,7 +140,11 @@ export class TieredConversation extends ConversationBase {
       selectMs = performance.now() - selectStarted;
     }
     const splice = await tiers.makeResident(selected.map((c) => c.source));
+    model.countSplices(splice.kept, splice);
     const selectedChunkIndices = new Set(selected.flatMap((c) => (c.documentChunkIndex === null ? [] : [c.documentChunkIndex])));
+    this.lastPrefix = prefix;
+    this.lastRead = selectedChunkIndices;
+    options.onResidencyChange?.();
 
     // Evaluate the question and generate, keeping each decode's keys for the turn's abstract.
     const keysByToken: AddonDecodeResult[] = [];
@@ -177,7 +184,9 @@ export class TieredConversation extends ConversationBase {
         const picks = this.select(candidates, pinned, budget - answerRoom, result, 1, selectionMode, prefix);
         const stats = await tiers.makeResident(picks.map((c) => c.source));
         addStats(splice, stats);
+        model.countSplices(stats.kept, stats);
         for (const c of picks) if (c.documentChunkIndex !== null) selectedChunkIndices.add(c.documentChunkIndex);
+        options.onResidencyChange?.();
         reselections++;
       }
     }
@@ -259,7 +268,8 @@ export class TieredConversation extends ConversationBase {
     mode: 'scores' | 'recent',
     prefix: DocumentPrefix | null,
   ): Candidate[] {
-    const scores = mode === 'recent' ? candidates.map((c) => c.index) : this.score(candidates, probe, queryTokens, prefix);
+    if (mode === 'recent') return recentWindow(candidates, pinned, budgetTokens);
+    const scores = this.score(candidates, probe, queryTokens, prefix);
     const ids = selectChunks({
       chunks: candidates.map((c, i) => ({ id: c.index, tokenCount: c.tokenCount, score: scores[i], position: c.source.posStart })),
       budgetTokens,
@@ -340,9 +350,38 @@ export class TieredConversation extends ConversationBase {
     if (this.turns.length === 0 && this.turnRefs.size === 0) await this.model.parts.disk.removeDocument(this.diskKey).catch(() => undefined);
   }
 
+  /** Where each document chunk of the last answer's prefix lives now, and whether that answer read it. */
+  residency(): ChunkResidency[] | null {
+    const prefix = this.lastPrefix;
+    if (!prefix) return null;
+    return prefix.chunks.map((chunk, i) => ({
+      index: chunk.index,
+      documentId: prefix.places[i].documentId,
+      charStart: prefix.places[i].charStart,
+      charEnd: prefix.places[i].charEnd,
+      tokenCount: chunk.posEnd - chunk.posStart,
+      tier: this.model.tierOf(prefix, chunk),
+      read: this.lastRead.has(chunk.index),
+    }));
+  }
+
   protected override async release(): Promise<void> {
     await this.model.run(() => this.dropTurns(0)).catch(() => undefined);
   }
+}
+
+/** The baseline without selection: the pinned chunks and the contiguous most recent ones that fit (StreamingLLM). */
+function recentWindow(candidates: Candidate[], pinned: Candidate[], budgetTokens: number): Candidate[] {
+  const chosen = new Set(pinned);
+  let used = pinned.reduce((sum, c) => sum + c.tokenCount, 0);
+  for (let i = candidates.length - 1; i >= 0; i--) {
+    const candidate = candidates[i];
+    if (chosen.has(candidate)) continue;
+    if (used + candidate.tokenCount > budgetTokens) break;
+    chosen.add(candidate);
+    used += candidate.tokenCount;
+  }
+  return [...chosen].sort((a, b) => a.source.posStart - b.source.posStart);
 }
 
 function startsWith(tokens: readonly number[], prefix: readonly number[]): boolean {
@@ -359,7 +398,10 @@ function addStats(into: SpliceStats, more: SpliceStats): void {
   into.spliceMs += more.spliceMs;
   into.bytesFromCpu += more.bytesFromCpu;
   into.bytesFromDisk += more.bytesFromDisk;
+  into.splicedFromCpu += more.splicedFromCpu;
+  into.splicedFromDisk += more.splicedFromDisk;
   into.spliced += more.spliced;
+  into.kept += more.kept;
   into.evicted += more.evicted;
 }
 

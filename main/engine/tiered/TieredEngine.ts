@@ -105,6 +105,11 @@ export class TieredEngine implements Engine {
         scoringLayers,
         selectionMode: this.options.selectionMode ?? 'scores',
         onSample: this.options.onSample,
+        vram: async () => {
+          if (llama.gpu === false) return null;
+          const state = await llama.getVramState();
+          return { totalBytes: state.total, usedBytes: state.used };
+        },
         onDispose: () => this.models.delete(opened),
       });
       this.models.add(opened);

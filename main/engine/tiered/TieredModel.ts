@@ -3,7 +3,7 @@
 // and the document prefixes already read into them. Asks run one at a time: they share the GPU tier.
 import { createHash } from 'node:crypto';
 import type { LlamaModel } from 'node-llama-cpp';
-import type { EngineSettings } from '../../../preload/api.ts';
+import type { EngineSettings, MemorySnapshot } from '../../../preload/api.ts';
 import type { KvCatalog, KvChunk } from '../../catalog/KvCatalog.ts';
 import type { AskOptions, EngineConversation, EngineDocument, EngineModel, LoadedModelInfo } from '../Engine.ts';
 import { DisposedError, StrataError } from '../errors.ts';
@@ -13,6 +13,7 @@ import { chunkKey, ingestPrefix } from './ingestPrefix.ts';
 import type { AddonModelInfo, NativeTierContext, NativeTierModel } from './native/NativeAddon.ts';
 import { createPromptRenderer, type PromptRenderer } from './promptLayout.ts';
 import { TieredConversation } from './TieredConversation.ts';
+import { tokenPieces } from './tokenPieces.ts';
 import { TierManager, type SpliceSource } from './TierManager.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
 import type { DiskTier } from './tiers/DiskTier.ts';
@@ -43,6 +44,8 @@ export interface TieredModelParts {
   scoringLayers: number[];
   selectionMode: SelectionMode;
   onSample?: (sample: TierSample) => void;
+  /** Device memory as llama.cpp sees it; null on a CPU-only machine. */
+  vram: () => Promise<{ totalBytes: number; usedBytes: number } | null>;
   onDispose: () => void;
 }
 
@@ -50,6 +53,8 @@ export interface DocumentPrefix {
   ingestId: string;
   tokens: number[];
   chunks: KvChunk[];
+  /** Per chunk, the document its text starts in and the range in that document's text. */
+  places: { documentId: string | null; charStart: number; charEnd: number }[];
   /** Every chunk's abstract, packed once for scoring (scoreChunks). */
   packedAbstracts: Float32Array;
 }
@@ -107,7 +112,7 @@ export class TieredModel implements EngineModel {
     const { kv, disk, cpu, settings, vocab } = this.parts;
     this.checkDiskRoom(tokens.length);
     const ingest = kv.startIngest({ documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: fingerprint, tokenCount: tokens.length });
-    const pieces = tokens.map((token) => vocab.detokenize([token], true));
+    const pieces = tokenPieces(vocab, tokens);
     const { chunks, evaluatedTokens } = await ingestPrefix({
       tiers: this.tiers,
       tokens,
@@ -122,9 +127,53 @@ export class TieredModel implements EngineModel {
       signal: options.signal,
       onProgress: options.onIngestProgress,
     });
-    const prefix: DocumentPrefix = { ingestId: ingest.id, tokens, chunks, packedAbstracts: packAbstracts(chunks.map((c) => c.abstract)) };
+    const prefix: DocumentPrefix = {
+      ingestId: ingest.id,
+      tokens,
+      chunks,
+      places: placeChunks(pieces.join(''), documents, chunks),
+      packedAbstracts: packAbstracts(chunks.map((c) => c.abstract)),
+    };
     this.prefixes.set(fingerprint, prefix);
     return { prefix, evaluatedTokens };
+  }
+
+  /** Counters since the model was opened, for the memory dashboard. */
+  readonly counters = { gpuHits: 0, cpuHits: 0, diskHits: 0, bytesFromCpu: 0, bytesFromDisk: 0 };
+
+  async memory(): Promise<Omit<MemorySnapshot, 'at' | 'engine'>> {
+    const { cpu, disk, native } = this.parts;
+    const shape = native.info;
+    const bytesPerToken = kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV });
+    const cpuStats = cpu.stats();
+    return {
+      tiers: {
+        gpu: { bytes: this.tiers.residentTokens * bytesPerToken, budgetBytes: this.tiers.budgetTokens * bytesPerToken },
+        cpu: { bytes: cpuStats.bytes, budgetBytes: cpuStats.budgetBytes },
+        disk: { bytes: disk.usedBytes(), budgetBytes: disk.budgetBytes },
+      },
+      gpuResidentTokens: this.tiers.residentTokens,
+      gpuBudgetTokens: this.tiers.budgetTokens,
+      vram: await this.parts.vram(),
+      hits: { gpu: this.counters.gpuHits, cpu: this.counters.cpuHits, disk: this.counters.diskHits },
+      loadedBytes: { cpu: this.counters.bytesFromCpu, disk: this.counters.bytesFromDisk },
+    };
+  }
+
+  /** Records a makeResident's outcome: `kept` chunks were already on the GPU. */
+  countSplices(kept: number, stats: { bytesFromCpu: number; bytesFromDisk: number; splicedFromCpu: number; splicedFromDisk: number }): void {
+    this.counters.gpuHits += kept;
+    this.counters.cpuHits += stats.splicedFromCpu;
+    this.counters.diskHits += stats.splicedFromDisk;
+    this.counters.bytesFromCpu += stats.bytesFromCpu;
+    this.counters.bytesFromDisk += stats.bytesFromDisk;
+  }
+
+  /** Which tier holds a document chunk now (the fastest one that has it). */
+  tierOf(prefix: DocumentPrefix, chunk: KvChunk): 'gpu' | 'cpu' | 'disk' {
+    const key = chunkKey(prefix.ingestId, chunk.index);
+    if (this.tiers.isResident(key)) return 'gpu';
+    return this.parts.cpu.has(key) ? 'cpu' : 'disk';
   }
 
   /** Refuses, before anything is written, a document whose KV cache cannot fit the disk budget. */
@@ -204,4 +253,27 @@ export class TieredModel implements EngineModel {
   private assertAlive(): void {
     if (this.disposed) throw new DisposedError('TieredModel');
   }
+}
+
+/**
+ * Maps each chunk (char offsets in the prefix's detokenized text) to the document its text starts in.
+ * The prefix text is the documents in order with the prompt's own text around them, so each document
+ * is found by its opening characters after the previous one.
+ */
+function placeChunks(prefixText: string, documents: readonly EngineDocument[], chunks: readonly KvChunk[]): DocumentPrefix['places'] {
+  const starts: { id: string; start: number; length: number }[] = [];
+  let from = 0;
+  for (const doc of documents) {
+    const probe = doc.text.slice(0, 64);
+    const at = probe === '' ? -1 : prefixText.indexOf(probe, from);
+    if (at < 0) continue;
+    starts.push({ id: doc.id, start: at, length: doc.text.length });
+    from = at + doc.text.length;
+  }
+  return chunks.map((chunk) => {
+    const home = [...starts].reverse().find((s) => chunk.charStart >= s.start - 1 && chunk.charStart < s.start + s.length);
+    if (!home) return { documentId: null, charStart: 0, charEnd: 0 };
+    const clamp = (v: number) => Math.max(0, Math.min(home.length, v - home.start));
+    return { documentId: home.id, charStart: clamp(chunk.charStart), charEnd: clamp(chunk.charEnd) };
+  });
 }
