@@ -1,5 +1,5 @@
-// Block-wise prefill of a document prefix under the GPU budget. Chunk by chunk: evaluate it right after
-// the previous one (sink + recent window resident), capture its KV blob and the abstract of its keys,
+// Block-wise prefill of a document prefix under the GPU budget. Chunk by chunk: evaluate it on a working
+// set of the sink, the older chunks most relevant to it and the recent window, capture its KV blob and the abstract of its keys,
 // write the blob to disk (fsynced) before its catalog row, keep it in the CPU tier, and evict the
 // oldest chunks when the next one would not fit. An ingest that stops half-way resumes from its last
 // committed chunk. When the whole prefix fits the budget nothing is evicted and the prefill is exact.
@@ -8,7 +8,9 @@ import { StrataError } from '../errors.ts';
 import { computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
 import { chunkTokens } from './chunking/chunkTokens.ts';
 import type { AddonLayerCapture } from './native/NativeAddon.ts';
-import type { TierManager } from './TierManager.ts';
+import { packAbstracts, scoreChunks } from './abstracts/scoreChunks.ts';
+import { selectChunks } from './abstracts/selectChunks.ts';
+import type { SpliceSource, TierManager } from './TierManager.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
 import { blobEnd, type DiskTier } from './tiers/DiskTier.ts';
 
@@ -73,14 +75,16 @@ export async function ingestPrefix(input: IngestPrefixInput): Promise<{ chunks: 
   await restoreWindow(input, committed, plan);
   const chunks = committed.slice();
   let evaluatedTokens = 0;
+  let lastQueries: LastQueries | null = null;
   for (const planned of plan.slice(committed.length)) {
     if (input.signal?.aborted) throw new StrataError('CANCELLED', 'Reading the document into the KV tiers was cancelled; it resumes where it stopped next time.');
     const size = planned.tokenEnd - planned.tokenStart;
-    await makeRoom(tiers, ingest.id, chunks, size);
+    await prepareWorkingSet(input, chunks, size, lastQueries);
     if (tiers.nextPosition !== planned.tokenStart) {
       throw new StrataError('INGEST_ORDER', `Chunk ${planned.index} must start at position ${tiers.nextPosition}, not ${planned.tokenStart}.`);
     }
-    const result = await tiers.decode(tokens.slice(planned.tokenStart, planned.tokenEnd), 'none', { layers: input.scoringLayers, keys: true });
+    const result = await tiers.decode(tokens.slice(planned.tokenStart, planned.tokenEnd), 'none', { layers: input.scoringLayers, keys: true, queries: true });
+    lastQueries = tailQueries(result.captures, input.scoringLayers, size);
     evaluatedTokens += size;
     const key = chunkKey(ingest.id, planned.index);
     const blob = await tiers.captureLoose(key, planned.tokenStart, planned.tokenEnd);
@@ -108,20 +112,90 @@ export function abstractOf(captures: AddonLayerCapture[] | null, layers: readonl
   );
 }
 
-/** Evicts the oldest chunks except the sink (and never the most recent one) until `size` more fit. */
-async function makeRoom(tiers: TierManager, ingestId: string, chunks: readonly KvChunk[], size: number): Promise<void> {
-  for (const chunk of chunks.slice(1, -1)) {
-    if (tiers.residentTokens + size <= tiers.budgetTokens) return;
-    await tiers.evict(chunkKey(ingestId, chunk.index));
+/** The queries of a block's last tokens: what the next block is likely to look for. */
+interface LastQueries {
+  queries: Float32Array[];
+  nTokens: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+}
+
+const RELEVANCE_QUERY_TOKENS = 8;
+/** Share of the GPU budget given to older chunks most relevant to the next block (LeoAM-style). */
+const RELEVANT_SHARE = 0.25;
+
+function tailQueries(captures: AddonLayerCapture[] | null, layers: readonly number[], nTokens: number): LastQueries | null {
+  const parts = layers.map((layer) => captures?.find((c) => c.layer === layer));
+  const first = parts[0];
+  if (!first?.queries || parts.some((p) => !p?.queries)) return null;
+  const take = Math.min(RELEVANCE_QUERY_TOKENS, nTokens);
+  const width = first.headCount * first.headDim;
+  return {
+    queries: parts.map((p) => p!.queries!.slice((nTokens - take) * width, nTokens * width)),
+    nTokens: take,
+    nHeads: first.headCount,
+    nKvHeads: first.kvHeadCount,
+    headDim: first.headDim,
+  };
+}
+
+/**
+ * The working set for the next block: the sink, the older chunks most relevant to it (scored from
+ * their abstracts with the previous block's last queries), and the most recent chunks that fit. When
+ * everything read so far fits the budget nothing changes, so a document inside the budget is exact.
+ */
+async function prepareWorkingSet(input: IngestPrefixInput, chunks: readonly KvChunk[], nextSize: number, lastQueries: LastQueries | null): Promise<void> {
+  const { tiers, ingest } = input;
+  const total = chunks.reduce((sum, c) => sum + (c.posEnd - c.posStart), 0);
+  if (tiers.residentTokens + nextSize <= tiers.budgetTokens && total === tiers.residentTokens) return;
+  if (chunks.length === 0) return;
+  const room = tiers.budgetTokens - nextSize;
+  const sizeOf = (c: KvChunk) => c.posEnd - c.posStart;
+  const chosen = new Set<KvChunk>([chunks[0], chunks[chunks.length - 1]]);
+  let used = sizeOf(chunks[0]) + (chunks.length > 1 ? sizeOf(chunks[chunks.length - 1]) : 0);
+  if (used > room) {
+    throw new StrataError('GPU_BUDGET_TOO_SMALL', `The GPU budget of ${tiers.budgetTokens} tokens cannot hold the sink, the previous chunk and the next one (${nextSize} tokens). Raise the GPU budget or lower the chunk size.`);
   }
-  if (tiers.residentTokens + size > tiers.budgetTokens) {
-    throw new StrataError('GPU_BUDGET_TOO_SMALL', `The GPU budget of ${tiers.budgetTokens} tokens cannot hold the sink, the previous chunk and the next one (${size} tokens). Raise the GPU budget or lower the chunk size.`);
+  // The recent window first (contiguous, newest backwards), keeping a share for relevant older chunks.
+  const relevantRoom = lastQueries ? Math.floor(tiers.budgetTokens * RELEVANT_SHARE) : 0;
+  let windowStart = chunks.length - 1;
+  for (let i = chunks.length - 2; i > 0; i--) {
+    if (used + sizeOf(chunks[i]) > room - relevantRoom) break;
+    chosen.add(chunks[i]);
+    used += sizeOf(chunks[i]);
+    windowStart = i;
   }
+  const older = chunks.slice(1, windowStart);
+  if (lastQueries && older.length > 0) {
+    const scores = scoreChunks({ ...lastQueries, nQueryTokens: lastQueries.nTokens, abstracts: packAbstracts(older.map((c) => c.abstract)) });
+    const picks = selectChunks({
+      chunks: older.map((c, i) => ({ id: i, tokenCount: sizeOf(c), score: scores[i], position: c.posStart })),
+      budgetTokens: room - used,
+      pinnedIds: [],
+    });
+    for (const i of picks) chosen.add(older[i]);
+  }
+  await tiers.makeResident([...chosen].map((chunk) => chunkSource(input, ingest.id, chunk)));
+}
+
+function chunkSource(input: IngestPrefixInput, ingestId: string, chunk: KvChunk): SpliceSource {
+  const key = chunkKey(ingestId, chunk.index);
+  return {
+    key,
+    posStart: chunk.posStart,
+    posEnd: chunk.posEnd,
+    load: async () => {
+      const cached = input.cpu.get(key);
+      if (cached) return { blob: cached, from: 'cpu' as const };
+      return { blob: await input.disk.read(ingestId, chunk.ref), from: 'disk' as const };
+    },
+  };
 }
 
 /** After a restart, the sink and the last committed chunks go back on the GPU so the next chunk can follow them. */
 async function restoreWindow(input: IngestPrefixInput, committed: readonly KvChunk[], plan: readonly PlannedChunk[]): Promise<void> {
-  const { tiers, ingest, disk, cpu } = input;
+  const { tiers, ingest } = input;
   if (committed.length === 0) {
     await tiers.clear();
     return;
@@ -136,19 +210,5 @@ async function restoreWindow(input: IngestPrefixInput, committed: readonly KvChu
     used += size;
   }
   await tiers.clear();
-  await tiers.makeResident(
-    window.map((chunk) => {
-      const key = chunkKey(ingest.id, chunk.index);
-      return {
-        key,
-        posStart: chunk.posStart,
-        posEnd: chunk.posEnd,
-        load: async () => {
-          const cached = cpu.get(key);
-          if (cached) return { blob: cached, from: 'cpu' as const };
-          return { blob: await disk.read(ingest.id, chunk.ref), from: 'disk' as const };
-        },
-      };
-    }),
-  );
+  await tiers.makeResident(window.map((chunk) => chunkSource(input, ingest.id, chunk)));
 }
