@@ -19,8 +19,9 @@ test('Stop ends a streaming answer, which is kept as stopped after a reload', as
 
   const answer = await strata.ask(needleQuestion(needle.key));
   // waitFor polls every frame: Stop is pressed right after the first words, seconds before the
-  // ~256-token answer would end on its own (about 3 s at this model's 70-90 tokens/s on 2 cores).
-  await answer.and(strata.page.locator('[data-status="streaming"]')).filter({ hasText: expected }).waitFor();
+  // ~256-token answer would end on its own. The first question reads the document into the KV tiers
+  // before the first word (over 10 s for 4K tokens on a small CPU), hence the long wait.
+  await answer.and(strata.page.locator('[data-status="streaming"]')).filter({ hasText: expected }).waitFor({ timeout: 90_000 });
   await strata.stop();
   await strata.waitForAnswer(answer);
   await expect(answer).toHaveAttribute('data-status', 'stopped');

@@ -117,6 +117,8 @@ export interface TieredAskMetrics {
   residentBytes: { gpu: number; cpu: number; disk: number };
   /** Document tokens evaluated for this answer: 0 when the whole document came from the tiers. */
   documentTokensEvaluated: number;
+  /** Time spent reading documents into the tiers before this answer (0 when they were already there). */
+  ingestMs: number;
 }
 
 export interface AskMetrics {

@@ -74,6 +74,76 @@ export class StrataPage {
     return this.page.getByRole('article', { name: 'Assistant message' });
   }
 
+  get regenerateButton(): Locator {
+    return this.page.getByRole('button', { name: 'Regenerate answer' });
+  }
+  copyButton(answer: Locator): Locator {
+    return answer.getByRole('button', { name: 'Copy answer' });
+  }
+
+  // ---- side panel: Documents, Memory, Latency, Settings ----
+  sideTab(name: 'Documents' | 'Memory' | 'Latency' | 'Settings'): Locator {
+    return this.page.getByRole('tablist', { name: 'Side panel' }).getByRole('tab', { name, exact: true });
+  }
+  async openSideTab(name: 'Documents' | 'Memory' | 'Latency' | 'Settings'): Promise<void> {
+    await this.sideTab(name).click();
+    await expect(this.sideTab(name)).toHaveAttribute('aria-selected', 'true');
+  }
+  get memoryDashboard(): Locator {
+    return this.page.getByRole('region', { name: 'Memory dashboard' });
+  }
+  get latencyDashboard(): Locator {
+    return this.page.getByRole('region', { name: 'Latency dashboard' });
+  }
+  get settingsPanel(): Locator {
+    return this.page.getByRole('region', { name: 'Engine settings' });
+  }
+  /** Residency map cells, named like `Chunk 12: GPU, read`. */
+  get residencyCells(): Locator {
+    return this.memoryDashboard.getByRole('button', { name: /^Chunk \d+: / });
+  }
+  residencyCell(index: number): Locator {
+    return this.memoryDashboard.getByRole('button', { name: new RegExp(`^Chunk ${index}: `) });
+  }
+  /** The document view: the document's text with what the model read highlighted. */
+  get documentView(): Locator {
+    return this.page.getByRole('dialog', { name: /^Document / });
+  }
+  get readPassages(): Locator {
+    return this.documentView.locator('mark');
+  }
+  get ingestProgress(): Locator {
+    return this.page.getByRole('progressbar', { name: 'Documents read into memory' });
+  }
+
+  /**
+   * Every control (button, text box, checkbox, select, tab, …) the browser's accessibility tree has
+   * with an empty accessible name, as `role "text"` lines; Chromium computes the names itself.
+   */
+  async unnamedControls(): Promise<string[]> {
+    const cdp = await this.page.context().newCDPSession(this.page);
+    try {
+      const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+        nodes: { ignored: boolean; role?: { value: string }; name?: { value: string }; backendDOMNodeId?: number }[];
+      };
+      const controls = new Set(['button', 'textbox', 'searchbox', 'checkbox', 'radio', 'combobox', 'listbox', 'spinbutton', 'slider', 'switch', 'tab', 'menuitem']);
+      const unnamed: string[] = [];
+      for (const node of nodes) {
+        const role = node.role?.value ?? '';
+        if (node.ignored || !controls.has(role) || (node.name?.value ?? '').trim() !== '') continue;
+        let html = '';
+        if (node.backendDOMNodeId !== undefined) {
+          const { outerHTML } = (await cdp.send('DOM.getOuterHTML', { backendNodeId: node.backendDOMNodeId })) as { outerHTML: string };
+          html = outerHTML.slice(0, 160);
+        }
+        unnamed.push(`${role} ${html}`);
+      }
+      return unnamed;
+    } finally {
+      await cdp.detach();
+    }
+  }
+
   /** After a (re)load: the socket is up and the engine's state is on screen. */
   async waitUntilLoaded(): Promise<void> {
     await expect(this.page.getByRole('status').filter({ hasText: /Connecting to Strata|Lost the connection/ })).toHaveCount(0);

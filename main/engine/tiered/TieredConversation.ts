@@ -90,6 +90,7 @@ export class TieredConversation extends ConversationBase {
 
     await tiers.dropLoose();
     const { prefix, evaluatedTokens: documentTokensEvaluated } = await model.documentPrefix(this.documents, options);
+    const ingestMs = performance.now() - startedAt;
     const full = model.renderer.render(this.documents, this.history, question);
     const prefixLength = prefix?.tokens.length ?? 0;
     if (prefix && !startsWith(full, prefix.tokens)) {
@@ -151,6 +152,7 @@ export class TieredConversation extends ConversationBase {
     const stream = new TextStream(vocab);
     let text = '';
     const generated: Token[] = [];
+    const prefillStarted = performance.now();
     let result = await tiers.decode(newTokens, 'last', { layers: scoringLayers, keys: true });
     keysByToken.push(result);
     const firstTokenAt = performance.now();
@@ -216,13 +218,15 @@ export class TieredConversation extends ConversationBase {
       peakGpuResidentTokens: tiers.peakResidentTokens,
       residentBytes: { gpu: Math.round(tiers.residentTokens * kvBytesPerToken), cpu: cpu.stats().bytes, disk: disk.usedBytes() },
       documentTokensEvaluated,
+      ingestMs,
     };
     const metrics: AskMetrics = {
       engine: 'tiered',
       promptTokens: full.length,
       evaluatedPromptTokens: newTokens.length + documentTokensEvaluated,
       generatedTokens: generated.length,
-      prefillMs: firstTokenAt - startedAt,
+      // The question's own evaluation; reading documents in, probing and splicing are in `tiered`.
+      prefillMs: firstTokenAt - prefillStarted,
       timeToFirstTokenMs: firstTokenAt - startedAt,
       decodeTokensPerSecond: generated.length > 1 && decodeMs > 0 ? ((generated.length - 1) * 1000) / decodeMs : 0,
       totalMs: endedAt - startedAt,

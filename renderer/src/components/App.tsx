@@ -1,10 +1,11 @@
 import { ChatView } from './ChatView.tsx';
 import { ConnectionBanner } from './ConnectionBanner.tsx';
 import { ConversationList } from './ConversationList.tsx';
-import { DocumentsPanel } from './DocumentsPanel.tsx';
+import { DocumentView } from './DocumentView.tsx';
 import { DropOverlay } from './DropOverlay.tsx';
 import { Header } from './Header.tsx';
 import { Notices } from './Notices.tsx';
+import { SidePanel } from './SidePanel.tsx';
 import { useFileDrop } from '../hooks/useFileDrop.ts';
 import { dropFiles } from '../store/dropFiles.ts';
 
@@ -22,8 +23,9 @@ export function App() {
       <div className="workspace">
         <ConversationList />
         <ChatView />
-        <DocumentsPanel />
+        <SidePanel />
       </div>
+      <DocumentView />
       <DropOverlay visible={dragging} />
     </div>
   );

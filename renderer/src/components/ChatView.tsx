@@ -5,6 +5,7 @@ import { MessageItem } from './MessageItem.tsx';
 import { MessageList } from './MessageList.tsx';
 import { NoModelHint } from './NoModelHint.tsx';
 import { Icon } from './Icon.tsx';
+import { IngestProgressBar } from './IngestProgressBar.tsx';
 
 export function ChatView() {
   const conversation = useStrata(selectActiveConversation);
@@ -44,8 +45,12 @@ export function ChatView() {
         </div>
       ) : (
         <MessageList>
-          {messages.map((message) => (
-            <MessageItem key={message.id} message={message} />
+          {messages.map((message, i) => (
+            <MessageItem
+              key={message.id}
+              message={message}
+              canRegenerate={!stream && i === messages.length - 1 && message.role === 'assistant'}
+            />
           ))}
           {stream && <MessageItem stream={stream} />}
         </MessageList>
@@ -63,6 +68,7 @@ export function ChatView() {
             </button>
           </div>
         )}
+        <IngestProgressBar />
         <Composer />
       </div>
     </main>

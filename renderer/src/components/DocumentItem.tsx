@@ -7,6 +7,7 @@ import { Icon } from './Icon.tsx';
 export function DocumentItem({ doc, inUse }: { doc: DocumentInfo; inUse: boolean }) {
   const setDocumentInUse = useStrata((s) => s.setDocumentInUse);
   const removeDocument = useStrata((s) => s.removeDocument);
+  const openDocumentView = useStrata((s) => s.openDocumentView);
 
   return (
     <li className={`document${inUse ? ' document-in-use' : ''}`}>
@@ -27,6 +28,15 @@ export function DocumentItem({ doc, inUse }: { doc: DocumentInfo; inUse: boolean
           {doc.tokenCount !== null && <span>{formatCount(doc.tokenCount)} tokens</span>}
         </div>
       </div>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label={`View ${doc.fileName}`}
+        title="View the text and what the model read"
+        onClick={() => openDocumentView(doc.id)}
+      >
+        <Icon name="eye" />
+      </button>
       <button
         type="button"
         className="icon-button icon-button-danger"

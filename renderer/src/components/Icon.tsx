@@ -6,6 +6,10 @@ const paths = {
   close: 'M6 6l12 12M18 6L6 18',
   send: 'M5 12h13M13 6l6 6-6 6',
   stop: 'M7 7h10v10H7z',
+  eye: 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6z',
+  copy: 'M9 9h11v11H9zM5 15H4V4h11v1',
+  refresh: 'M20 11a8 8 0 1 0-2.3 5.7M20 4v7h-7',
+  check: 'M5 12l5 5L19 7',
 } as const;
 
 export type IconName = keyof typeof paths;

@@ -1,11 +1,15 @@
 import type { MessageInfo } from '../../../preload/api.ts';
 import type { Stream } from '../store/createChatSlice.ts';
+import { MarkdownText } from './MarkdownText.tsx';
+import { MessageActions } from './MessageActions.tsx';
 import { MessageMetrics } from './MessageMetrics.tsx';
 
-type Props = { message: MessageInfo; stream?: undefined } | { stream: Stream; message?: undefined };
+type Props =
+  | { message: MessageInfo; stream?: undefined; canRegenerate?: boolean }
+  | { stream: Stream; message?: undefined; canRegenerate?: undefined };
 
 /** A stored message, or the assistant answer still streaming in. */
-export function MessageItem({ message, stream }: Props) {
+export function MessageItem({ message, stream, canRegenerate = false }: Props) {
   const role = message ? message.role : 'assistant';
   const text = message ? message.text : stream.text;
   const status = message ? message.status : 'streaming';
@@ -24,10 +28,14 @@ export function MessageItem({ message, stream }: Props) {
         {status === 'streaming' && stream?.stopping && <span className="pill">stopping…</span>}
       </div>
       {text ? (
-        <div className="message-text">
-          {text}
-          {stream && <span className="caret" aria-hidden="true" />}
-        </div>
+        role === 'assistant' ? (
+          <div className="message-text markdown">
+            <MarkdownText text={text} />
+            {stream && <span className="caret" aria-hidden="true" />}
+          </div>
+        ) : (
+          <div className="message-text">{text}</div>
+        )
       ) : stream ? (
         <div className="message-text message-thinking">
           <span className="dots" aria-hidden="true">
@@ -44,7 +52,13 @@ export function MessageItem({ message, stream }: Props) {
           {message.error && <code className="error-code">{message.error.code}</code>}
         </p>
       )}
-      {message?.metrics && <MessageMetrics metrics={message.metrics} />}
+      {message?.role === 'assistant' && (message.metrics || message.text || canRegenerate) && (
+        <div className="message-footer">
+          {message.metrics && <MessageMetrics metrics={message.metrics} />}
+          <MessageActions text={message.text} canRegenerate={canRegenerate} />
+        </div>
+      )}
+      {message?.role === 'user' && message.metrics && <MessageMetrics metrics={message.metrics} />}
     </article>
   );
 }

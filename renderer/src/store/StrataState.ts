@@ -4,8 +4,21 @@ import type { AppSlice } from './createAppSlice.ts';
 import type { ChatSlice } from './createChatSlice.ts';
 import type { DocumentsSlice } from './createDocumentsSlice.ts';
 import type { ImportsSlice } from './createImportsSlice.ts';
+import type { IngestSlice } from './createIngestSlice.ts';
+import type { LatencySlice } from './createLatencySlice.ts';
+import type { MemorySlice } from './createMemorySlice.ts';
+import type { SettingsSlice } from './createSettingsSlice.ts';
+import type { ViewSlice } from './createViewSlice.ts';
 import type { StateCreator } from 'zustand';
 
-export type StrataState = AppSlice & DocumentsSlice & ChatSlice & ImportsSlice;
+export type StrataState = AppSlice &
+  DocumentsSlice &
+  ChatSlice &
+  ImportsSlice &
+  MemorySlice &
+  LatencySlice &
+  IngestSlice &
+  SettingsSlice &
+  ViewSlice;
 
 export type SliceCreator<Slice> = StateCreator<StrataState, [], [], Slice>;

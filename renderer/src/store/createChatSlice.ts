@@ -38,6 +38,8 @@ export interface ChatSlice {
   attachDocument(conversationId: string | null, doc: DocumentInfo): Promise<string | null>;
   /** Resolves false when the question did not get an answer (the composer keeps its text). */
   send(question: string): Promise<boolean>;
+  /** Asks the active conversation's last question again, replacing its answer. */
+  regenerate(): Promise<boolean>;
   stop(): Promise<void>;
   applyToken(event: StrataEvents['chat.onToken']): void;
   applyAskStarted(event: StrataEvents['chat.onAskStarted']): void;
@@ -76,6 +78,58 @@ export const createChatSlice: SliceCreator<ChatSlice> = (set, get) => {
     return { ...byConversation, [message.conversationId]: [...current, message] };
   }
 
+  /**
+   * Shows the question and an empty streaming answer at once, runs the call (chat.ask or
+   * chat.regenerate) and settles the answer from its result; the stored history is reconciled after.
+   */
+  async function runAnswer(
+    conversationId: string,
+    question: string,
+    call: (requestId: string) => Promise<MessageInfo>,
+  ): Promise<boolean> {
+    const requestId = crypto.randomUUID();
+    const now = Date.now();
+    const placeholder: MessageInfo = {
+      id: pendingId(requestId),
+      conversationId,
+      role: 'user',
+      text: question,
+      status: 'complete',
+      createdAt: now,
+      metrics: null,
+      error: null,
+    };
+    set((s) => ({
+      chatError: null,
+      streams: { ...s.streams, [requestId]: { requestId, conversationId, text: '', startedAt: now, stopping: false } },
+      messagesByConversation: withMessage(s.messagesByConversation, placeholder),
+    }));
+    get().beginTimeline(requestId, conversationId);
+
+    let ok: boolean;
+    try {
+      const answer = await call(requestId);
+      set((s) => ({
+        streams: withoutStream(s.streams, requestId),
+        messagesByConversation: withMessage(s.messagesByConversation, answer),
+      }));
+      ok = true;
+    } catch (err) {
+      set((s) => ({ streams: withoutStream(s.streams, requestId), chatError: toErrorPayload(err) }));
+      ok = false;
+    }
+    get().endTimeline(requestId);
+    get().endIngest(requestId);
+    // What the model read for this answer, even if no residency event reached this window.
+    void get().refreshResidency(conversationId);
+    // The stored history is the truth (ids, the user message, an error reply): reconcile with it,
+    // without holding up the caller (after a dropped connection these calls wait for the next one).
+    void get()
+      .loadMessages(conversationId)
+      .then(() => get().refreshConversations());
+    return ok;
+  }
+
   return {
     conversations: [],
     activeConversationId: null,
@@ -106,7 +160,10 @@ export const createChatSlice: SliceCreator<ChatSlice> = (set, get) => {
 
     async selectConversation(id) {
       set({ activeConversationId: id, chatError: null });
-      if (id) await get().loadMessages(id);
+      if (id) {
+        void get().refreshResidency(id);
+        await get().loadMessages(id);
+      }
     },
 
     async loadMessages(conversationId) {
@@ -198,43 +255,35 @@ export const createChatSlice: SliceCreator<ChatSlice> = (set, get) => {
         (await get().createConversation({ title: titleFrom(text), documentIds: get().draftDocumentIds }));
       if (!conversation) return false;
       set({ draftDocumentIds: [] });
-      const conversationId = conversation.id;
-      const requestId = crypto.randomUUID();
-      const now = Date.now();
-      const placeholder: MessageInfo = {
-        id: pendingId(requestId),
-        conversationId,
-        role: 'user',
-        text,
-        status: 'complete',
-        createdAt: now,
-        metrics: null,
-        error: null,
-      };
-      set((s) => ({
-        chatError: null,
-        streams: { ...s.streams, [requestId]: { requestId, conversationId, text: '', startedAt: now, stopping: false } },
-        messagesByConversation: withMessage(s.messagesByConversation, placeholder),
-      }));
+      return runAnswer(conversation.id, text, (requestId) =>
+        getStrataClient().api.chat.ask({ requestId, conversationId: conversation.id, question: text }),
+      );
+    },
 
-      let ok: boolean;
-      try {
-        const answer = await getStrataClient().api.chat.ask({ requestId, conversationId, question: text });
-        set((s) => ({
-          streams: withoutStream(s.streams, requestId),
-          messagesByConversation: withMessage(s.messagesByConversation, answer),
-        }));
-        ok = true;
-      } catch (err) {
-        set((s) => ({ streams: withoutStream(s.streams, requestId), chatError: toErrorPayload(err) }));
-        ok = false;
+    async regenerate() {
+      const conversationId = get().activeConversationId;
+      if (!conversationId || Object.keys(get().streams).length > 0) return false;
+      if (!get().model) {
+        set({ chatError: { code: 'NO_MODEL', message: 'Open a GGUF model before asking a question.' } });
+        return false;
       }
-      // The stored history is the truth (ids, the user message, an error reply): reconcile with it,
-      // without holding up the caller (after a dropped connection these calls wait for the next one).
-      void get()
-        .loadMessages(conversationId)
-        .then(() => get().refreshConversations());
-      return ok;
+      const messages = get().messagesByConversation[conversationId] ?? [];
+      let lastQuestion = -1;
+      for (let i = messages.length - 1; i >= 0; i--) {
+        if (messages[i]!.role === 'user') {
+          lastQuestion = i;
+          break;
+        }
+      }
+      if (lastQuestion === -1) return false;
+      const question = messages[lastQuestion]!.text;
+      // The engine drops the last question and its answer, then asks again: show that at once.
+      set((s) => ({
+        messagesByConversation: { ...s.messagesByConversation, [conversationId]: messages.slice(0, lastQuestion) },
+      }));
+      return runAnswer(conversationId, question, (requestId) =>
+        getStrataClient().api.chat.regenerate({ requestId, conversationId }),
+      );
     },
 
     async stop() {

@@ -1,7 +1,9 @@
 // Narrow selectors: each returns a value already in the store (or a shared constant), so a
 // component re-renders only when the thing it shows changes.
-import type { ConversationInfo, MessageInfo } from '../../../preload/api.ts';
+import type { ConversationInfo, MessageInfo, ResidencySnapshot } from '../../../preload/api.ts';
 import type { Stream } from './createChatSlice.ts';
+import type { IngestProgress } from './createIngestSlice.ts';
+import type { TokenTimeline } from './createLatencySlice.ts';
 import type { StrataState } from './StrataState.ts';
 
 const NO_MESSAGES: MessageInfo[] = [];
@@ -24,3 +26,15 @@ export const selectActiveStream = (s: StrataState): Stream | null =>
 export const selectIsAsking = (s: StrataState): boolean => Object.keys(s.streams).length > 0;
 
 export const selectIsStopping = (s: StrataState): boolean => Object.values(s.streams).some((stream) => stream.stopping);
+
+/** The active conversation's residency map (null: not read into the tiers yet, or unknown). */
+export const selectActiveResidency = (s: StrataState): ResidencySnapshot | null =>
+  (s.activeConversationId && s.residencyByConversation[s.activeConversationId]) || null;
+
+/** The latest answer's token timeline in the active conversation (live while it streams). */
+export const selectActiveTimeline = (s: StrataState): TokenTimeline | null =>
+  (s.activeConversationId && s.timelineByConversation[s.activeConversationId]) || null;
+
+/** The documents of the active conversation being read into the tiers, if any. */
+export const selectActiveIngest = (s: StrataState): IngestProgress | null =>
+  Object.values(s.ingests).find((ingest) => ingest.conversationId === s.activeConversationId) ?? null;

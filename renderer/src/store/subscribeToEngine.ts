@@ -10,9 +10,26 @@ export function subscribeToEngine(): () => void {
   const { bridge, socket } = getStrataClient();
   const state = useStrata.getState;
   const offs = [
-    bridge.on('chat.onToken', (event) => state().applyToken(event)),
-    bridge.on('chat.onAskStarted', (event) => state().applyAskStarted(event)),
-    bridge.on('chat.onAskFinished', (event) => state().applyAskFinished(event)),
+    bridge.on('chat.onToken', (event) => {
+      const stream = state().streams[event.requestId];
+      state().applyToken(event);
+      state().recordToken(event, stream ? Date.now() - stream.startedAt : 0);
+      // Tokens flow: whatever was being read into the tiers is done.
+      state().endIngest(event.requestId);
+    }),
+    bridge.on('chat.onAskStarted', (event) => {
+      state().applyAskStarted(event);
+      state().beginTimeline(event.requestId, event.conversationId);
+    }),
+    bridge.on('chat.onAskFinished', (event) => {
+      state().applyAskFinished(event);
+      state().endTimeline(event.requestId);
+      state().endIngest(event.requestId);
+      if (event.conversationId === state().activeConversationId) void state().refreshResidency(event.conversationId);
+    }),
+    bridge.on('chat.onIngestProgress', (event) => state().applyIngestProgress(event, Date.now())),
+    bridge.on('engine.onMemory', (snapshot) => state().applyMemory(snapshot)),
+    bridge.on('engine.onResidency', (snapshot) => state().applyResidency(snapshot)),
     bridge.on('documents.onImportProgress', (event) => {
       const known = state().imports.find((row) => row.requestId === event.requestId);
       state().applyImportProgress(event);

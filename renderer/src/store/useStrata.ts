@@ -3,6 +3,11 @@ import { createAppSlice } from './createAppSlice.ts';
 import { createChatSlice } from './createChatSlice.ts';
 import { createDocumentsSlice } from './createDocumentsSlice.ts';
 import { createImportsSlice } from './createImportsSlice.ts';
+import { createIngestSlice } from './createIngestSlice.ts';
+import { createLatencySlice } from './createLatencySlice.ts';
+import { createMemorySlice } from './createMemorySlice.ts';
+import { createSettingsSlice } from './createSettingsSlice.ts';
+import { createViewSlice } from './createViewSlice.ts';
 import type { StrataState } from './StrataState.ts';
 
 export const useStrata = create<StrataState>()((...a) => ({
@@ -10,4 +15,9 @@ export const useStrata = create<StrataState>()((...a) => ({
   ...createDocumentsSlice(...a),
   ...createChatSlice(...a),
   ...createImportsSlice(...a),
+  ...createMemorySlice(...a),
+  ...createLatencySlice(...a),
+  ...createIngestSlice(...a),
+  ...createSettingsSlice(...a),
+  ...createViewSlice(...a),
 }));
