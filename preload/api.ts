@@ -15,18 +15,9 @@ export interface AppInfo {
   tieredUnavailableReason: string | null;
 }
 
-/** Where the KV cache lives right now, sampled as the tiers change (at most every 100 ms). */
-export interface TierSampleEvent {
-  gpuResidentTokens: number;
-  gpuBudgetTokens: number;
-  cpuBytes: number;
-  cpuBudgetBytes: number;
-  diskBytes: number;
-}
-
 export type TierName = 'gpu' | 'cpu' | 'disk';
 
-/** The memory dashboard's numbers: pushed at least 4 times a second while the engine works. */
+/** The memory dashboard's numbers: pushed when the tiers change (at most every 100 ms) and every 200 ms while an answer runs. */
 export interface MemorySnapshot {
   /** Milliseconds since the epoch, when it was taken. */
   at: number;
@@ -249,7 +240,6 @@ export interface StrataEvents {
     error?: ErrorPayload;
   };
   'models.onStatus': { state: 'loading' | 'ready' | 'failed'; path: string; error?: ErrorPayload; model?: ModelInfo };
-  'engine.onTierSample': TierSampleEvent;
   'engine.onMemory': MemorySnapshot;
   'engine.onResidency': ResidencySnapshot;
   /** Reading the conversation's documents into the KV tiers before an answer (first question, or a resume). */
@@ -293,7 +283,6 @@ export const eventNames: Record<EventName, true> = {
   'chat.onAskFinished': true,
   'documents.onImportProgress': true,
   'models.onStatus': true,
-  'engine.onTierSample': true,
   'engine.onMemory': true,
   'engine.onResidency': true,
   'chat.onIngestProgress': true,

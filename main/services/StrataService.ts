@@ -86,7 +86,7 @@ export class StrataService implements StrataApi {
             dataDir: options.dataDir,
             catalog: this.catalog,
             settings: () => this.currentSettings(),
-            onSample: (sample) => this.emitTierSample(sample),
+            onSample: () => this.emitTierChange(),
           });
     this.emit = options.emit ?? (() => undefined);
   }
@@ -170,11 +170,12 @@ export class StrataService implements StrataApi {
     return this.options.settingsOverride ? mergeSettings(settings, this.options.settingsOverride) : settings;
   }
 
-  private emitTierSample(sample: StrataEvents['engine.onTierSample']): void {
+  /** A tier changed: the memory dashboard hears of it, at most every TIER_SAMPLE_INTERVAL_MS. */
+  private emitTierChange(): void {
     const now = performance.now();
     if (now - this.lastTierSampleAt < TIER_SAMPLE_INTERVAL_MS) return;
     this.lastTierSampleAt = now;
-    this.emit('engine.onTierSample', sample);
+    void this.memorySnapshot().then((snapshot) => this.emit('engine.onMemory', snapshot), () => undefined);
   }
 
   readonly engine: StrataApi['engine'] = {

@@ -65,6 +65,7 @@ export class TieredModel implements EngineModel {
   readonly tiers: TierManager;
   readonly renderer: PromptRenderer;
   private readonly prefixes = new Map<string, DocumentPrefix>();
+  private readonly prefixBySet = new Map<string, DocumentPrefix>();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
@@ -105,10 +106,17 @@ export class TieredModel implements EngineModel {
    */
   async documentPrefix(documents: readonly EngineDocument[], options: AskOptions): Promise<{ prefix: DocumentPrefix | null; evaluatedTokens: number }> {
     if (documents.length === 0) return { prefix: null, evaluatedTokens: 0 };
+    // Rendering a long prefix tokenizes the documents twice: remember it per document set and texts.
+    const setKey = createHash('sha256').update(JSON.stringify(documents.map((doc) => [doc.id, doc.text.length]))).update(documents.map((doc) => doc.text).join('\0')).digest('hex');
+    const known = this.prefixBySet.get(setKey);
+    if (known) return { prefix: known, evaluatedTokens: 0 };
     const tokens = this.renderer.prefix(documents);
     const fingerprint = this.fingerprint(tokens);
     const cached = this.prefixes.get(fingerprint);
-    if (cached) return { prefix: cached, evaluatedTokens: 0 };
+    if (cached) {
+      this.prefixBySet.set(setKey, cached);
+      return { prefix: cached, evaluatedTokens: 0 };
+    }
     const { kv, disk, cpu, settings, vocab } = this.parts;
     this.checkDiskRoom(tokens.length);
     const ingest = kv.startIngest({ documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: fingerprint, tokenCount: tokens.length });
@@ -135,6 +143,7 @@ export class TieredModel implements EngineModel {
       packedAbstracts: packAbstracts(chunks.map((c) => c.abstract)),
     };
     this.prefixes.set(fingerprint, prefix);
+    this.prefixBySet.set(setKey, prefix);
     return { prefix, evaluatedTokens };
   }
 
@@ -201,6 +210,7 @@ export class TieredModel implements EngineModel {
       for (const chunk of prefix.chunks) cpu.delete(chunkKey(ingestId, chunk.index));
       this.prefixes.delete(fingerprint);
     }
+    for (const [setKey, prefix] of this.prefixBySet) if (prefix.ingestId === ingestId) this.prefixBySet.delete(setKey);
     await this.tiers.clear();
     kv.deleteIngest(ingestId);
     await disk.removeDocument(ingestId);
