@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { createRng } from '../../testModels/createRng.ts';
 import { abstractLength, computeAbstract, concatLayerAbstracts } from './computeAbstract.ts';
 import { chunkUpperBounds, packAbstracts, scoreChunks } from './scoreChunks.ts';
 
+/** Standard-normal samples from the project's seeded generator. */
 function gaussian(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  const uniform = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) + 0.5) / 2 ** 32;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const rng = createRng(seed);
+  return () => rng.normal();
 }
 
 test('upper bounds match a direct evaluation of the formula, with GQA head mapping', () => {
