@@ -18,7 +18,8 @@ import { scoreChunks } from './abstracts/scoreChunks.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
 import type { AddonDecodeResult } from './native/NativeAddon.ts';
 import { sampleToken } from './sampleToken.ts';
-import { BlobCorruptError } from './tiers/DiskTier.ts';
+import { BlobCorruptError, type BlobRef } from './tiers/DiskTier.ts';
+import { tieredSource } from './tiers/tieredSource.ts';
 import { TextStream } from './TextStream.ts';
 import type { DocumentPrefix, TieredModel } from './TieredModel.ts';
 import type { SpliceSource, SpliceStats } from './TierManager.ts';
@@ -32,6 +33,8 @@ interface TurnChunk {
   posEnd: number;
   tokens: number[];
   abstract: Float32Array;
+  /** Where the turn's blob is in the disk tier (the CPU tier may have let it go). */
+  ref: BlobRef;
 }
 
 /** A chunk the planner can pick: a document chunk or a turn chunk. */
@@ -303,21 +306,8 @@ export class TieredConversation extends ConversationBase {
 
   private turnSource(turn: TurnChunk): SpliceSource {
     const { cpu, disk } = this.model.parts;
-    return {
-      key: turn.key,
-      posStart: turn.posStart,
-      posEnd: turn.posEnd,
-      load: async () => {
-        const cached = cpu.get(turn.key);
-        if (cached) return { blob: cached, from: 'cpu' };
-        const ref = this.turnRefs.get(turn.key);
-        if (!ref) throw new RequestError('TURN_LOST', 'An earlier turn of this conversation is no longer in the KV tiers.');
-        return { blob: await disk.read(this.diskKey, ref), from: 'disk' };
-      },
-    };
+    return tieredSource(turn, cpu, disk, this.diskKey, turn.ref);
   }
-
-  private readonly turnRefs = new Map<string, Awaited<ReturnType<TieredModel['parts']['disk']['append']>>>();
 
   private get diskKey(): string {
     return `turns-${this.id}`;
@@ -338,8 +328,8 @@ export class TieredConversation extends ConversationBase {
       const blob = await tiers.captureLoose(key, start, stop);
       const abstract = concatLayerAbstracts(keys.map((k) => computeAbstract(k, start - posStart, stop - posStart)));
       parts.cpu.put(key, blob);
-      this.turnRefs.set(key, await parts.disk.append(this.diskKey, blob));
-      this.turns.push({ key, posStart: start, posEnd: stop, tokens: tokens.slice(start - posStart, stop - posStart), abstract });
+      const ref = await parts.disk.append(this.diskKey, blob);
+      this.turns.push({ key, posStart: start, posEnd: stop, tokens: tokens.slice(start - posStart, stop - posStart), abstract, ref });
     }
   }
 
@@ -348,10 +338,9 @@ export class TieredConversation extends ConversationBase {
     for (const turn of this.turns.slice(from)) {
       await this.model.tiers.evict(turn.key);
       this.model.parts.cpu.delete(turn.key);
-      this.turnRefs.delete(turn.key);
     }
     this.turns = this.turns.slice(0, from);
-    if (this.turns.length === 0 && this.turnRefs.size === 0) await this.model.parts.disk.removeDocument(this.diskKey).catch(() => undefined);
+    if (this.turns.length === 0) await this.model.parts.disk.removeDocument(this.diskKey).catch(() => undefined);
   }
 
   /** Where each document chunk of the last answer's prefix lives now, and whether that answer read it. */

@@ -16,6 +16,7 @@ import { TieredConversation } from './TieredConversation.ts';
 import { tokenPieces } from './tokenPieces.ts';
 import { TierManager, type SpliceSource } from './TierManager.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
+import { tieredSource } from './tiers/tieredSource.ts';
 import type { DiskTier } from './tiers/DiskTier.ts';
 
 export type SelectionMode = 'scores' | 'recent';
@@ -218,21 +219,10 @@ export class TieredModel implements EngineModel {
 
   /** A splice source for a document chunk: the CPU tier first, else the disk tier (checksum verified). */
   documentSource(prefix: DocumentPrefix, chunk: KvChunk): SpliceSource {
-    const key = chunkKey(prefix.ingestId, chunk.index);
     const { cpu, disk } = this.parts;
-    return {
-      key,
-      posStart: chunk.posStart,
-      posEnd: chunk.posEnd,
-      load: async () => {
-        const cached = cpu.get(key);
-        if (cached) return { blob: cached, from: 'cpu' };
-        const blob = await disk.read(prefix.ingestId, chunk.ref);
-        cpu.put(key, blob);
-        return { blob, from: 'disk' };
-      },
-    };
+    return tieredSource({ key: chunkKey(prefix.ingestId, chunk.index), posStart: chunk.posStart, posEnd: chunk.posEnd }, cpu, disk, prefix.ingestId, chunk.ref);
   }
+
 
   /** What changes a prefix's blobs or abstracts; a new value means a new ingest. */
   private fingerprint(tokens: readonly number[]): string {

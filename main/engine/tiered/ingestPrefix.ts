@@ -13,6 +13,7 @@ import { selectChunks } from './abstracts/selectChunks.ts';
 import type { SpliceSource, TierManager } from './TierManager.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
 import { blobEnd, type DiskTier } from './tiers/DiskTier.ts';
+import { tieredSource } from './tiers/tieredSource.ts';
 
 /** Attention sinks (StreamingLLM): the first tokens stay on the GPU for every question. */
 export const SINK_TOKENS = 4;
@@ -180,17 +181,7 @@ async function prepareWorkingSet(input: IngestPrefixInput, chunks: readonly KvCh
 }
 
 function chunkSource(input: IngestPrefixInput, ingestId: string, chunk: KvChunk): SpliceSource {
-  const key = chunkKey(ingestId, chunk.index);
-  return {
-    key,
-    posStart: chunk.posStart,
-    posEnd: chunk.posEnd,
-    load: async () => {
-      const cached = input.cpu.get(key);
-      if (cached) return { blob: cached, from: 'cpu' as const };
-      return { blob: await input.disk.read(ingestId, chunk.ref), from: 'disk' as const };
-    },
-  };
+  return tieredSource({ key: chunkKey(ingestId, chunk.index), posStart: chunk.posStart, posEnd: chunk.posEnd }, input.cpu, input.disk, ingestId, chunk.ref);
 }
 
 /** After a restart, the sink and the last committed chunks go back on the GPU so the next chunk can follow them. */

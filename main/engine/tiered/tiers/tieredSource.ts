@@ -1,0 +1,20 @@
+// Where a chunk's blob comes from when it goes back onto the GPU: the CPU tier if it still holds it,
+// else the disk tier (checksum verified), after which the CPU tier keeps it for the next time.
+import type { SpliceSource } from '../TierManager.ts';
+import type { CpuTier } from './CpuTier.ts';
+import type { BlobRef, DiskTier } from './DiskTier.ts';
+
+export function tieredSource(chunk: { key: string; posStart: number; posEnd: number }, cpu: CpuTier, disk: DiskTier, diskKey: string, ref: BlobRef): SpliceSource {
+  return {
+    key: chunk.key,
+    posStart: chunk.posStart,
+    posEnd: chunk.posEnd,
+    load: async () => {
+      const cached = cpu.get(chunk.key);
+      if (cached) return { blob: cached, from: 'cpu' };
+      const blob = await disk.read(diskKey, ref);
+      cpu.put(chunk.key, blob);
+      return { blob, from: 'disk' };
+    },
+  };
+}
