@@ -175,6 +175,10 @@ export class StrataService implements StrataApi {
     const now = performance.now();
     if (now - this.lastTierSampleAt < TIER_SAMPLE_INTERVAL_MS) return;
     this.lastTierSampleAt = now;
+    this.pushMemory();
+  }
+
+  private pushMemory(): void {
     void this.memorySnapshot().then((snapshot) => this.emit('engine.onMemory', snapshot), () => undefined);
   }
 
@@ -206,14 +210,11 @@ export class StrataService implements StrataApi {
 
   /** While any question runs, the memory dashboard gets a snapshot every MEMORY_PUSH_MS. */
   private startMemoryPush(): () => void {
-    const push = () => {
-      void this.memorySnapshot().then((snapshot) => this.emit('engine.onMemory', snapshot), () => undefined);
-    };
-    push();
-    const timer = setInterval(push, MEMORY_PUSH_MS);
+    this.pushMemory();
+    const timer = setInterval(() => this.pushMemory(), MEMORY_PUSH_MS);
     return () => {
       clearInterval(timer);
-      push();
+      this.pushMemory();
     };
   }
 
