@@ -290,19 +290,35 @@ export class TieredConversation extends ConversationBase {
     const captures = layers.map((layer) => probe.captures?.find((c) => c.layer === layer));
     const first = captures[0];
     if (!first?.queries || captures.some((c) => !c?.queries)) throw new RequestError('INTERNAL', 'The probe captured no queries.');
-    const perChunk = abstractLength(first.kvHeadCount, first.headDim) * layers.length;
-    const abstracts = new Float32Array(perChunk * candidates.length);
-    if (prefix) abstracts.set(prefix.packedAbstracts, 0);
-    this.turns.forEach((turn, i) => abstracts.set(turn.abstract, (prefix?.chunks.length ?? 0) * perChunk + i * perChunk));
     return scoreChunks({
       queries: captures.map((c) => c!.queries!),
       nQueryTokens: queryTokens,
       nHeads: first.headCount,
       nKvHeads: first.kvHeadCount,
       headDim: first.headDim,
-      abstracts,
+      abstracts: this.packedAbstracts(prefix, abstractLength(first.kvHeadCount, first.headDim) * layers.length, candidates.length),
     });
   }
+
+  /**
+   * The document's packed abstracts followed by the turns'. Packing copies every abstract, so it is
+   * done once per set of chunks (not at every re-selection), and not at all while there are no turns.
+   */
+  private packedAbstracts(prefix: DocumentPrefix | null, perChunk: number, chunkCount: number): Float32Array {
+    if (this.turns.length === 0 && prefix) return prefix.packedAbstracts;
+    const cached = this.packed;
+    // Turn keys are never reused and turns are only appended or cut from the end: the last key and the
+    // size name the set.
+    const lastTurn = this.turns.at(-1)?.key;
+    if (cached && cached.prefix === prefix && cached.lastTurn === lastTurn && cached.array.length === perChunk * chunkCount) return cached.array;
+    const array = new Float32Array(perChunk * chunkCount);
+    if (prefix) array.set(prefix.packedAbstracts, 0);
+    this.turns.forEach((turn, i) => array.set(turn.abstract, ((prefix?.chunks.length ?? 0) + i) * perChunk));
+    this.packed = { prefix, lastTurn, array };
+    return array;
+  }
+
+  private packed: { prefix: DocumentPrefix | null; lastTurn: string | undefined; array: Float32Array } | null = null;
 
   private turnSource(turn: TurnChunk): SpliceSource {
     const { cpu, disk } = this.model.parts;
