@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { listChannels, type StrataEvents } from '../preload/api.ts';
 import { appVersion } from './host/appVersion.ts';
 import { resolveDataDir } from './host/dataDir.ts';
+import { DataDirLockedError, claimDataDir, type DataDirLock } from './host/dataDirLock.ts';
 import { dispatch } from './host/dispatch.ts';
 import { StrataService } from './services/StrataService.ts';
 
@@ -81,9 +82,42 @@ function createWindow(): BrowserWindow {
   return window;
 }
 
+function showMainWindow(): void {
+  if (!mainWindow || mainWindow.isDestroyed()) return;
+  if (mainWindow.isMinimized()) mainWindow.restore();
+  mainWindow.show();
+  mainWindow.focus();
+}
+
+/** The data dir's lock, or null after telling the user why Strata cannot use the folder (and exiting). */
+async function claimOrExplain(dataDir: string): Promise<DataDirLock | null> {
+  try {
+    return claimDataDir(dataDir, 'the Strata app');
+  } catch (error) {
+    // Before 'ready' the box goes only to stderr on Linux.
+    await app.whenReady();
+    const locked = error instanceof DataDirLockedError;
+    dialog.showErrorBox(locked ? 'Strata is already using this folder' : 'Strata cannot use its data folder', (error as Error).message);
+    app.exit(locked ? 2 : 1);
+    return null;
+  }
+}
+
 async function start(): Promise<void> {
-  await app.whenReady();
   const dataDir = resolveDataDir(argValue('--data-dir'));
+  // Chromium's profile lives in the data dir (the default data dir is Electron's userData folder
+  // already), so the single-instance lock below is per data dir: a second window on the same folder
+  // focuses the first, and two apps on two folders can both run.
+  app.setPath('userData', dataDir);
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  app.on('second-instance', () => showMainWindow());
+  // Another host (strata serve, strata ask) may hold the folder: say which, and exit 2.
+  const lock = await claimOrExplain(dataDir);
+  if (!lock) return;
+  await app.whenReady();
   const service = new StrataService({
     dataDir,
     host: 'electron',
@@ -106,7 +140,8 @@ async function start(): Promise<void> {
     if (process.platform !== 'darwin') app.quit();
   });
   app.on('will-quit', () => {
-    void service.dispose();
+    // The lock also goes on process exit if quitting does not wait for the service.
+    void service.dispose().finally(() => lock.release());
   });
 }
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { appVersion } from '../host/appVersion.ts';
 import { resolveDataDir } from '../host/dataDir.ts';
+import { claimDataDir } from '../host/dataDirLock.ts';
 import { StrataService } from '../services/StrataService.ts';
 import { parseOptions, positiveInteger } from './parseOptions.ts';
 import { UsageError } from './UsageError.ts';
@@ -25,16 +26,25 @@ export async function runAsk(argv: string[]): Promise<number> {
   const maxTokens = positiveInteger(values['max-tokens'], '--max-tokens');
   if (gpuBudget !== undefined && values.engine === 'standard') console.error('--gpu-budget applies to the tiered engine only; the standard engine keeps the full KV cache.');
 
+  // Before the service opens the catalog: a second Strata on this folder stops here (exit 2).
+  const dataDir = resolveDataDir(values['data-dir']);
+  const lock = claimDataDir(dataDir, 'strata ask');
   // Plain output streams the answer as it is generated; --json prints one object at the end.
-  const service = new StrataService({
-    dataDir: resolveDataDir(values['data-dir']),
-    host: 'browser',
-    version: appVersion(),
-    settingsOverride: { engine: values.engine, ...(gpuBudget !== undefined ? { gpuBudgetTokens: gpuBudget } : {}) },
-    emit: (event, payload) => {
-      if (!values.json && event === 'chat.onToken') process.stdout.write((payload as { text: string }).text);
-    },
-  });
+  let service: StrataService;
+  try {
+    service = new StrataService({
+      dataDir,
+      host: 'browser',
+      version: appVersion(),
+      settingsOverride: { engine: values.engine, ...(gpuBudget !== undefined ? { gpuBudgetTokens: gpuBudget } : {}) },
+      emit: (event, payload) => {
+        if (!values.json && event === 'chat.onToken') process.stdout.write((payload as { text: string }).text);
+      },
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   try {
     const model = await service.models.open({ path: resolve(values.model) });
     if (model.engineNotice) console.error(`strata: ${model.engineNotice}`);
@@ -63,5 +73,6 @@ export async function runAsk(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await service.dispose();
+    lock.release();
   }
 }

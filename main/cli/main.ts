@@ -1,5 +1,6 @@
 // `strata <command>`: thin callers of the engine and the service, with exit codes scripts can use
-// (0 done, 1 failed, 2 bad usage or not available).
+// (0 done, 1 failed, 2 bad usage, not available, or the data dir is in use by another Strata).
+import { DataDirLockedError } from '../host/dataDirLock.ts';
 import { runAsk } from './askCommand.ts';
 import { runServe } from './serveCommand.ts';
 import { UsageError } from './UsageError.ts';
@@ -50,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`strata: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof DataDirLockedError) {
+      console.error(`strata: ${error.message}`);
       return 2;
     }
     console.error(`strata: ${(error as Error).message}`);

@@ -1,7 +1,7 @@
 // The `strata` command as a script would run it: exit codes and --json output.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,16 @@ import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
 import { tempDir } from '../test/tempDir.ts';
 
 const BIN = fileURLToPath(new URL('./strata.js', import.meta.url));
+
+/** `path mode` for the folder and everything in it, e.g. `kv/doc/0.seg 600`. */
+function modesUnder(root: string): string[] {
+  const lines = [`. ${(statSync(root).mode & 0o777).toString(8)}`];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    lines.push(`${path.slice(root.length + 1)} ${(statSync(path).mode & 0o777).toString(8)}`);
+  }
+  return lines;
+}
 
 function strata(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -91,4 +101,11 @@ test('strata ask --engine tiered --gpu-budget answers from the tiers and reports
   assert.equal(again.answer.trim(), haystack.needles[1].values.join(' '));
   assert.equal(again.metrics.tiered.documentTokensEvaluated, 0);
   assert.ok(again.metrics.tiered.bytesFromDisk > 0);
+
+  // The catalog and the KV segment files on disk are the user's alone: folders 0700, files 0600.
+  if (process.platform !== 'win32') {
+    const modes = modesUnder(join(dir, 'data'));
+    assert.ok(modes.some((line) => /\.seg 600$/.test(line)), modes.join('\n'));
+    assert.deepEqual(modes.filter((line) => !/ (600|700)$/.test(line)), [], 'not private');
+  }
 });
