@@ -239,7 +239,12 @@ export interface StrataEvents {
     fraction: number;
     error?: ErrorPayload;
   };
-  'models.onStatus': { state: 'loading' | 'ready' | 'failed'; path: string; error?: ErrorPayload; model?: ModelInfo };
+  /** 'closed': no model is open any more (a settings change reopening it, a forgotten model). */
+  'models.onStatus': { state: 'loading' | 'ready' | 'failed' | 'closed'; path: string; error?: ErrorPayload; model?: ModelInfo };
+  /** Something the user should know that no request asked for (a cancelled answer, a dropped cache). */
+  'app.onNotice': { message: string; tone: 'info' | 'error' };
+  /** Document rows changed without an import (token counts made for the open model, a removal). */
+  'documents.onChanged': { reason: 'tokenCounts' | 'removed' };
   'engine.onMemory': MemorySnapshot;
   'engine.onResidency': ResidencySnapshot;
   /** Reading the conversation's documents into the KV tiers before an answer (first question, or a resume). */
@@ -286,6 +291,8 @@ export const eventNames: Record<EventName, true> = {
   'engine.onMemory': true,
   'engine.onResidency': true,
   'chat.onIngestProgress': true,
+  'app.onNotice': true,
+  'documents.onChanged': true,
 };
 
 /** `service.method`, e.g. `chat.ask`. */

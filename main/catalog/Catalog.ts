@@ -2,7 +2,8 @@
 // messages) never waits behind a writer (an import), and foreign keys so deleting a conversation cannot
 // leave orphans.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
@@ -44,9 +45,13 @@ export class Catalog {
   private db: Database.Database | null;
 
   constructor(path: string, options: { migrations?: Migration[] } = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
       this.db = new Database(path);
+      // Documents' text is private: only this account reads the catalog (its -wal/-shm follow the umask
+      // the hosts set). A new catalog gives freed pages back in steps (reclaimSpace).
+      if (path !== ':memory:' && process.platform !== 'win32') chmodSync(path, 0o600);
+      this.db.pragma('auto_vacuum = INCREMENTAL');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
@@ -150,15 +155,56 @@ export class Catalog {
     return (this.conn.prepare(`SELECT ${DOCUMENT_COLUMNS} FROM documents ORDER BY imported_at, rowid`).all() as Row[]).map(toDocument);
   }
 
-  /** Documents whose token count is missing or was made by another model's tokenizer. */
-  documentsNeedingTokenCount(modelId: string): { id: string; text: string }[] {
-    return this.conn
-      .prepare('SELECT id, text FROM documents WHERE token_count IS NULL OR token_count_model_id IS NOT ? ')
-      .all(modelId) as { id: string; text: string }[];
+  /**
+   * Shows the counts already made for this model (document_token_counts) and returns the ids of the
+   * documents it has not counted yet. No text is read: opening a model never re-tokenizes the library.
+   */
+  useTokenCountsOf(modelId: string): string[] {
+    this.conn
+      .prepare(
+        `UPDATE documents SET token_count = (SELECT token_count FROM document_token_counts c WHERE c.document_id = documents.id AND c.model_id = ?), token_count_model_id = ?
+         WHERE EXISTS (SELECT 1 FROM document_token_counts c WHERE c.document_id = documents.id AND c.model_id = ?)`,
+      )
+      .run(modelId, modelId, modelId);
+    return (
+      this.conn
+        .prepare('SELECT id FROM documents d WHERE NOT EXISTS (SELECT 1 FROM document_token_counts c WHERE c.document_id = d.id AND c.model_id = ?) ORDER BY imported_at, rowid')
+        .all(modelId) as { id: string }[]
+    ).map((row) => row.id);
   }
 
   setDocumentTokenCount(id: string, tokenCount: number, modelId: string): void {
-    this.conn.prepare('UPDATE documents SET token_count = ?, token_count_model_id = ? WHERE id = ?').run(tokenCount, modelId, id);
+    this.conn.transaction(() => {
+      if (!this.conn.prepare('SELECT 1 FROM documents WHERE id = ?').get(id)) return;
+      this.conn.prepare('UPDATE documents SET token_count = ?, token_count_model_id = ? WHERE id = ?').run(tokenCount, modelId, id);
+      this.conn
+        .prepare('INSERT INTO document_token_counts (document_id, model_id, token_count) VALUES (?, ?, ?) ON CONFLICT(document_id, model_id) DO UPDATE SET token_count = excluded.token_count')
+        .run(id, modelId, tokenCount);
+    })();
+  }
+
+  /**
+   * Gives the pages of deleted rows back to the file system once there are more than `minBytes` of
+   * them, a few MiB at a time so other calls are served in between. Returns the bytes given back.
+   */
+  async reclaimSpace(minBytes = 8 * 2 ** 20): Promise<number> {
+    const pageSize = Number(this.conn.pragma('page_size', { simple: true }));
+    const freePages = () => Number(this.conn.pragma('freelist_count', { simple: true }));
+    const before = freePages();
+    if (before * pageSize < minBytes) return 0;
+    if (Number(this.conn.pragma('auto_vacuum', { simple: true })) !== 2) {
+      // A catalog made before incremental vacuum: one full VACUUM switches it over.
+      this.conn.pragma('auto_vacuum = INCREMENTAL');
+      this.conn.exec('VACUUM');
+    } else {
+      while (freePages() > 0 && this.db !== null) {
+        this.conn.pragma('incremental_vacuum(1024)');
+        await nextTurn();
+      }
+    }
+    if (this.db === null) return 0;
+    this.conn.pragma('wal_checkpoint(TRUNCATE)');
+    return (before - freePages()) * pageSize;
   }
 
   removeDocument(id: string): void {

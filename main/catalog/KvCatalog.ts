@@ -90,7 +90,7 @@ export class KvCatalog {
    * chunks (a failed one too). A complete one is returned as it is. An existing one made for a different
    * token count (the document was tokenized differently) starts over with no chunks.
    */
-  startIngest(key: KvIngestKey & { tokenCount: number }): KvIngest {
+  startIngest(key: KvIngestKey & { tokenCount: number; documentIds?: readonly string[] }): KvIngest {
     checkCount('tokenCount', key.tokenCount);
     const now = Date.now();
     return this.db.transaction(() => {
@@ -99,12 +99,15 @@ export class KvCatalog {
         const id = randomUUID();
         this.db
           .prepare(
-            `INSERT INTO kv_ingests (id, document_id, model_id, config_fingerprint, state, token_count, tokens_done, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'running', ?, 0, ?, ?)`,
+            `INSERT INTO kv_ingests (id, document_id, model_id, config_fingerprint, state, token_count, tokens_done, created_at, updated_at, last_used_at)
+             VALUES (?, ?, ?, ?, 'running', ?, 0, ?, ?, ?)`,
           )
-          .run(id, key.documentId, key.modelId, key.configFingerprint, key.tokenCount, now, now);
+          .run(id, key.documentId, key.modelId, key.configFingerprint, key.tokenCount, now, now, now);
+        const owner = this.db.prepare('INSERT OR IGNORE INTO kv_ingest_documents (ingest_id, document_id) VALUES (?, ?)');
+        for (const documentId of new Set([key.documentId, ...(key.documentIds ?? [])])) owner.run(id, documentId);
         return this.getIngest(id)!;
       }
+      this.db.prepare('UPDATE kv_ingests SET last_used_at = ? WHERE id = ?').run(now, existing.id);
       if (existing.tokenCount !== key.tokenCount) {
         this.db.prepare('DELETE FROM kv_chunks WHERE ingest_id = ?').run(existing.id);
         this.db
@@ -210,6 +213,146 @@ export class KvCatalog {
   deleteIngest(ingestId: string): void {
     this.db.prepare('DELETE FROM kv_ingests WHERE id = ?').run(ingestId);
   }
+
+  // Lifecycle: owners, use and bytes (migration 3)
+
+  /** Marks an ingest used now: the disk budget evicts the least recently used first. */
+  touchIngest(ingestId: string): void {
+    this.db.prepare('UPDATE kv_ingests SET last_used_at = ? WHERE id = ?').run(Date.now(), ingestId);
+  }
+
+  /** Ingests read (partly) from this document: removing it frees all of them. */
+  ingestIdsOfDocument(documentId: string): string[] {
+    const rows = this.db
+      .prepare('SELECT ingest_id AS id FROM kv_ingest_documents WHERE document_id = ? UNION SELECT id FROM kv_ingests WHERE document_id = ?')
+      .all(documentId, documentId) as { id: string }[];
+    return rows.map((row) => row.id);
+  }
+
+  documentIdsOfIngest(ingestId: string): string[] {
+    return (this.db.prepare('SELECT document_id FROM kv_ingest_documents WHERE ingest_id = ? ORDER BY rowid').all(ingestId) as { document_id: string }[]).map((row) => row.document_id);
+  }
+
+  ingestIdsOfModel(modelId: string): string[] {
+    return (this.db.prepare('SELECT id FROM kv_ingests WHERE model_id = ?').all(modelId) as { id: string }[]).map((row) => row.id);
+  }
+
+  /** Every ingest with its stored bytes, least recently used first. */
+  ingestsByLastUse(): { id: string; state: KvIngestState; bytes: number; lastUsedAt: number }[] {
+    const rows = this.db
+      .prepare(
+        `SELECT i.id, i.state, i.last_used_at, COALESCE((SELECT SUM(length) FROM kv_chunks c WHERE c.ingest_id = i.id), 0) AS bytes
+         FROM kv_ingests i ORDER BY i.last_used_at, i.rowid`,
+      )
+      .all() as Row[];
+    return rows.map((row) => ({ id: String(row.id), state: row.state as KvIngestState, bytes: Number(row.bytes), lastUsedAt: Number(row.last_used_at) }));
+  }
+
+  /**
+   * What the catalog owns on disk: per disk-tier key (an ingest id, or turns-<conversation id>) the end
+   * of its last committed blob, or null when it owns the key but has committed nothing yet.
+   */
+  ownedDiskKeys(): Map<string, { segment: number; offset: number } | null> {
+    const owned = new Map<string, { segment: number; offset: number } | null>();
+    for (const row of this.db.prepare('SELECT id FROM kv_ingests').all() as { id: string }[]) owned.set(row.id, null);
+    const ends = this.db
+      .prepare(
+        `SELECT ingest_id AS key, segment, offset + length AS end FROM kv_chunks c
+         WHERE chunk_index = (SELECT MAX(chunk_index) FROM kv_chunks d WHERE d.ingest_id = c.ingest_id)
+         UNION ALL
+         SELECT 'turns-' || conversation_id AS key, segment, offset + length AS end FROM kv_turns t
+         WHERE chunk_index = (SELECT MAX(chunk_index) FROM kv_turns u WHERE u.conversation_id = t.conversation_id)`,
+      )
+      .all() as { key: string; segment: number; end: number }[];
+    for (const row of ends) owned.set(row.key, { segment: Number(row.segment), offset: Number(row.end) });
+    return owned;
+  }
+
+  /** Bytes of every committed blob the catalog points at (documents and turns). */
+  accountedBytes(): number {
+    const row = this.db
+      .prepare('SELECT COALESCE((SELECT SUM(length) FROM kv_chunks), 0) + COALESCE((SELECT SUM(length) FROM kv_turns), 0) AS bytes')
+      .get() as { bytes: number };
+    return Number(row.bytes);
+  }
+
+  // Conversation turns
+
+  listTurns(conversationId: string): KvTurn[] {
+    return (this.db.prepare('SELECT * FROM kv_turns WHERE conversation_id = ? ORDER BY chunk_index').all(conversationId) as Row[]).map(toTurn);
+  }
+
+  /** Records one turn chunk whose blob is already fsynced; indices come in order from 0. */
+  addTurn(conversationId: string, turn: KvTurn): void {
+    checkCount('index', turn.index);
+    this.db
+      .prepare(
+        `INSERT INTO kv_turns (conversation_id, chunk_index, prefix_key, pos_start, pos_end, tokens, segment, offset, length, crc32, abstract)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        conversationId,
+        turn.index,
+        turn.prefixKey,
+        turn.posStart,
+        turn.posEnd,
+        Buffer.from(Int32Array.from(turn.tokens).buffer),
+        turn.ref.segment,
+        turn.ref.offset,
+        turn.ref.length,
+        turn.ref.crc32,
+        Buffer.from(turn.abstract.buffer, turn.abstract.byteOffset, turn.abstract.byteLength),
+      );
+  }
+
+  /** Forgets the turn chunks from `index` on (all of them for 0). */
+  deleteTurnsFrom(conversationId: string, index: number): void {
+    this.db.prepare('DELETE FROM kv_turns WHERE conversation_id = ? AND chunk_index >= ?').run(conversationId, index);
+  }
+
+  // Token counts per (document, model)
+
+  tokenCount(documentId: string, modelId: string): number | null {
+    const row = this.db.prepare('SELECT token_count FROM document_token_counts WHERE document_id = ? AND model_id = ?').get(documentId, modelId) as { token_count: number } | undefined;
+    return row ? Number(row.token_count) : null;
+  }
+
+  setTokenCount(documentId: string, modelId: string, tokenCount: number): void {
+    checkCount('tokenCount', tokenCount);
+    this.db
+      .prepare('INSERT INTO document_token_counts (document_id, model_id, token_count) VALUES (?, ?, ?) ON CONFLICT(document_id, model_id) DO UPDATE SET token_count = excluded.token_count')
+      .run(documentId, modelId, tokenCount);
+  }
+}
+
+export interface KvTurn {
+  index: number;
+  /** The ingest id of the documents' prefix this turn follows ('none' without documents). */
+  prefixKey: string;
+  posStart: number;
+  posEnd: number;
+  /** The turn's tokens, [posStart, posEnd). */
+  tokens: number[];
+  ref: BlobRef;
+  abstract: Float32Array;
+}
+
+function toTurn(row: Row): KvTurn {
+  const tokenBytes = row.tokens as Uint8Array;
+  const tokens = new Int32Array(tokenBytes.byteLength >>> 2);
+  new Uint8Array(tokens.buffer).set(tokenBytes.subarray(0, tokens.byteLength));
+  const blob = row.abstract as Uint8Array;
+  const abstract = new Float32Array(blob.byteLength >>> 2);
+  new Uint8Array(abstract.buffer).set(blob.subarray(0, abstract.byteLength));
+  return {
+    index: Number(row.chunk_index),
+    prefixKey: String(row.prefix_key),
+    posStart: Number(row.pos_start),
+    posEnd: Number(row.pos_end),
+    tokens: Array.from(tokens),
+    ref: { segment: Number(row.segment), offset: Number(row.offset), length: Number(row.length), crc32: Number(row.crc32) },
+    abstract,
+  };
 }
 
 const INGEST_SELECT = `SELECT i.*, (SELECT COUNT(*) FROM kv_chunks c WHERE c.ingest_id = i.id) AS chunk_count FROM kv_ingests i`;

@@ -103,4 +103,45 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'kv lifecycle',
+    // Every byte of KV on disk has an owner row. kv_ingest_documents names every document a prefix was
+    // read from (a multi-document prefix is owned by each of them, so removing any one frees it);
+    // last_used_at orders whole ingests for the disk budget's least-recently-used eviction. kv_turns holds
+    // a conversation's stored turns (disk key turns-<conversation id>), valid while prefix_key, the
+    // ingest they follow, is the one the conversation reads. document_token_counts caches a count per
+    // (document, model).
+    sql: `
+      ALTER TABLE kv_ingests ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE kv_ingests SET last_used_at = updated_at;
+      CREATE TABLE kv_ingest_documents (
+        ingest_id TEXT NOT NULL REFERENCES kv_ingests(id) ON DELETE CASCADE,
+        document_id TEXT NOT NULL,
+        PRIMARY KEY (ingest_id, document_id)
+      );
+      CREATE INDEX kv_ingest_documents_by_document ON kv_ingest_documents(document_id);
+      INSERT INTO kv_ingest_documents (ingest_id, document_id) SELECT id, document_id FROM kv_ingests;
+      CREATE TABLE kv_turns (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        chunk_index INTEGER NOT NULL,
+        prefix_key TEXT NOT NULL,
+        pos_start INTEGER NOT NULL,
+        pos_end INTEGER NOT NULL,
+        tokens BLOB NOT NULL,
+        segment INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        crc32 INTEGER NOT NULL,
+        abstract BLOB NOT NULL,
+        PRIMARY KEY (conversation_id, chunk_index)
+      );
+      CREATE TABLE document_token_counts (
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        token_count INTEGER NOT NULL,
+        PRIMARY KEY (document_id, model_id)
+      );
+    `,
+  },
 ];

@@ -22,6 +22,8 @@ export interface AskOptions {
   onIngestProgress?: (tokensDone: number, tokenCount: number) => void;
   /** Every logits row the engine samples from, in order (exactness tests). */
   onLogits?: (logits: Float32Array) => void;
+  /** The disk budget dropped these documents' stored KV to make room (they are read again when needed). */
+  onKvEvicted?: (evicted: { documentIds: string[]; bytes: number }) => void;
   /** The GPU tier's working set changed (chunks spliced or evicted): the residency map is stale. */
   onResidencyChange?: () => void;
 }
@@ -54,8 +56,10 @@ export interface EngineConversation {
 
 export interface EngineModel {
   readonly info: LoadedModelInfo;
-  countTokens(text: string): number;
-  createConversation(): EngineConversation;
+  /** May run off the main thread (a tokenizer worker); the service awaits it. */
+  countTokens(text: string): number | Promise<number>;
+  /** `id`: the catalog's conversation id, under which an engine may persist what it keeps of the turns. */
+  createConversation(options?: { id?: string }): EngineConversation;
   /** The memory dashboard's numbers (tiered engine only). */
   memory?(): Promise<Omit<MemorySnapshot, 'at' | 'engine'>>;
   dispose(): Promise<void>;
@@ -64,5 +68,14 @@ export interface EngineModel {
 export interface Engine {
   readonly kind: EngineKind;
   openModel(path: string, options?: { signal?: AbortSignal }): Promise<EngineModel>;
+  /**
+   * What an engine keeps on disk has the catalog's rows as owners: these free it when the owner goes
+   * (engines that keep nothing omit them).
+   */
+  forgetDocument?(documentId: string): Promise<void>;
+  forgetConversation?(conversationId: string): Promise<void>;
+  forgetModel?(model: { path: string; sizeBytes: number }): Promise<void>;
+  /** The start-up sweep: deletes stored bytes that no catalog row owns. */
+  sweep?(): Promise<unknown>;
   dispose(): Promise<void>;
 }

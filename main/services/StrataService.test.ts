@@ -46,8 +46,11 @@ for (const engine of ['standard', 'tiered'] as const) test(`${engine} engine: ev
   const model = await service.models.open({ path: modelPath });
   assert.equal(model.hasChatTemplate, false);
   assert.equal(model.engine, engine);
-  const doc = await service.documents.importPath({ requestId: 'import-1', path: docPath });
+  const imported = await service.documents.importPath({ requestId: 'import-1', path: docPath });
+  // Counted in the background for the open model, then announced.
+  const doc = await waitFor(async () => (await service.documents.list()).find((d) => d.id === imported.id && d.tokenCount !== null));
   assert.equal(doc.tokenCount, haystack.words.length, 'one token per word under the needle tokenizer');
+  assert.ok(events.some((e) => e.event === 'documents.onChanged'));
   const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
   assert.equal(conversation.title, 'haystack.txt');
 
@@ -231,7 +234,8 @@ test('dashboards: memory snapshots stream during an answer and the residency map
   const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
   assert.equal(await service.engine.residency({ conversationId: conversation.id }), null, 'nothing read yet');
   const needle = haystack.needles[4];
-  await service.chat.ask({ requestId: 'a', conversationId: conversation.id, question: needleQuestion(needle.key), maxTokens: 2 });
+  const first = await service.chat.ask({ requestId: 'a', conversationId: conversation.id, question: needleQuestion(needle.key), maxTokens: 2 });
+  assert.equal(first.text.trim(), needle.values.join(' '));
 
   const residency = await service.engine.residency({ conversationId: conversation.id });
   assert.ok(residency && residency.chunks.length > 10);
@@ -287,3 +291,14 @@ test('stopping while a document is read into the tiers ends the answer as stoppe
   t.diagnostic(`resumed reading: ${evaluated} of ${big.words.length + 1} tokens`);
   assert.ok(evaluated > 0 && evaluated < big.words.length - 2000, 'the reading resumed where it stopped');
 });
+
+/** Polls until `probe` gives a value (background work the service announces with an event). */
+async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

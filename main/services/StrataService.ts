@@ -71,8 +71,17 @@ export class StrataService implements StrataApi {
   private openModel: OpenModel | null = null;
   private opening: Promise<ModelInfo> | null = null;
   private readonly conversations = new Map<string, EngineConversation>();
-  private readonly asks = new Map<string, AbortController>();
+  private readonly asks = new Map<string, { controller: AbortController; conversationId: string }>();
+  /** The conversation each running or queued answer belongs to: one at a time per conversation. */
+  private readonly answering = new Map<string, string>();
+  /** Answers run one at a time (they share the model); a queued one waits here and can be cancelled. */
+  private askQueue: Promise<void> = Promise.resolve();
   private readonly imports = new Map<string, AbortController>();
+  /** Settings being tried by a reopen; stored only once the model opened with them. */
+  private pendingSettings: EngineSettings | null = null;
+  /** The start-up sweep of the KV tiers; answers wait for it. */
+  private readonly ready: Promise<void>;
+  private tokenCounting: Promise<void> = Promise.resolve();
   private disposed = false;
 
   constructor(options: StrataServiceOptions) {
@@ -89,6 +98,14 @@ export class StrataService implements StrataApi {
             onSample: () => this.emitTierChange(),
           });
     this.emit = options.emit ?? (() => undefined);
+    this.ready = Promise.resolve(this.tieredEngine?.sweep?.())
+      .then(() => undefined)
+      .catch((error: unknown) => this.emit('app.onNotice', { message: `Cleaning up the KV cache folder failed: ${(error as Error).message}`, tone: 'error' }));
+  }
+
+  /** Resolves once the start-up sweep is done (tests and the soak check disk accounting after it). */
+  whenReady(): Promise<void> {
+    return this.ready;
   }
 
   readonly app: StrataApi['app'] = {
@@ -107,8 +124,10 @@ export class StrataService implements StrataApi {
     open: async (req) => this.openModelAt(requireString(req?.path, 'path')),
     forget: async (req) => {
       const id = requireString(req?.id, 'id');
+      const model = this.catalog.getModel(id);
       if (this.openModel?.info.id === id) await this.closeModel();
       this.catalog.forgetModel(id);
+      if (model) await this.tieredEngine?.forgetModel?.(model);
     },
     pickFile: async () => (this.options.dialogs ? this.options.dialogs.pickModel() : null),
   };
@@ -138,7 +157,14 @@ export class StrataService implements StrataApi {
     pickFiles: async () => (this.options.dialogs ? this.options.dialogs.pickDocuments() : []),
     getText: async (req) => ({ text: this.catalog.getDocumentText(requireString(req?.id, 'id')) }),
     remove: async (req) => {
-      this.catalog.removeDocument(requireString(req?.id, 'id'));
+      const id = requireString(req?.id, 'id');
+      // An answer reading this document stops first (cleanly, at its next chunk), then its KV goes.
+      const readers = new Set(this.catalog.listConversations().filter((c) => c.documentIds.includes(id)).map((c) => c.id));
+      for (const ask of this.asks.values()) if (readers.has(ask.conversationId)) ask.controller.abort();
+      await this.tieredEngine?.forgetDocument?.(id);
+      this.catalog.removeDocument(id);
+      this.emit('documents.onChanged', { reason: 'removed' });
+      void this.catalog.reclaimSpace().catch(() => undefined);
     },
   };
 
@@ -147,23 +173,48 @@ export class StrataService implements StrataApi {
     update: async (patch) => {
       const stored = this.catalog.getSetting<Partial<EngineSettings>>(SETTINGS_KEY) ?? {};
       const next = mergeSettings(mergeSettings(DEFAULT_SETTINGS, stored), patch);
-      this.catalog.setSetting(SETTINGS_KEY, next);
-      // Budgets and layers are fixed when a model opens: reopen it so the change takes effect now.
       const open = this.openModel;
-      if (open) {
+      if (!open) {
+        this.catalog.setSetting(SETTINGS_KEY, next);
+        return this.currentSettings();
+      }
+      // Budgets and layers are fixed when a model opens, so the change reopens it; an answer in
+      // progress (or queued) is stopped first, and the user is told.
+      const stopped = this.cancelAllAsks();
+      if (stopped > 0) {
+        this.emit('app.onNotice', { message: `Stopped ${stopped === 1 ? 'the answer' : `${stopped} answers`} in progress to apply the new engine settings.`, tone: 'info' });
+      }
+      await this.askQueue;
+      // Transactional: the new values are stored only if the model opens with them; otherwise the
+      // model reopens with the stored ones and the error says why.
+      this.pendingSettings = next;
+      try {
         await this.closeModel();
         await this.openModelAt(open.info.path);
+      } catch (error) {
+        this.pendingSettings = null;
+        await this.closeModel();
+        await this.openModelAt(open.info.path).catch(() => undefined);
+        throw error;
       }
+      this.pendingSettings = null;
+      this.catalog.setSetting(SETTINGS_KEY, next);
       return this.currentSettings();
     },
   };
+
+  /** Stops every running and queued answer; returns how many. */
+  private cancelAllAsks(): number {
+    for (const ask of this.asks.values()) ask.controller.abort();
+    return this.asks.size;
+  }
 
   /** Stored settings over the defaults; a stored value that no longer validates falls back to the defaults. */
   private currentSettings(): EngineSettings {
     const stored = this.catalog.getSetting<Partial<EngineSettings>>(SETTINGS_KEY) ?? {};
     let settings: EngineSettings;
     try {
-      settings = mergeSettings(DEFAULT_SETTINGS, stored);
+      settings = this.pendingSettings ?? mergeSettings(DEFAULT_SETTINGS, stored);
     } catch {
       settings = { ...DEFAULT_SETTINGS };
     }
@@ -238,9 +289,12 @@ export class StrataService implements StrataApi {
     },
     deleteConversation: async (req) => {
       const id = requireString(req?.conversationId, 'conversationId');
+      for (const ask of this.asks.values()) if (ask.conversationId === id) ask.controller.abort();
       await this.conversations.get(id)?.dispose();
       this.conversations.delete(id);
       this.catalog.deleteConversation(id);
+      await this.tieredEngine?.forgetConversation?.(id);
+      void this.catalog.reclaimSpace().catch(() => undefined);
     },
     messages: async (req) => this.catalog.listMessages(requireString(req?.conversationId, 'conversationId')),
     ask: async (req) => this.ask(req),
@@ -250,12 +304,11 @@ export class StrataService implements StrataApi {
       const lastQuestion = messages.findLastIndex((m) => m.role === 'user');
       if (lastQuestion < 0) throw new RequestError('NOTHING_TO_REGENERATE', 'This conversation has no answer to regenerate yet.');
       const question = messages[lastQuestion].text;
-      if (this.asks.size > 0) throw new RequestError('BUSY', 'Wait for the current answer to finish (or stop it) before regenerating.');
-      this.catalog.deleteMessages(messages.slice(lastQuestion).map((m) => m.id));
-      return this.ask({ requestId: req.requestId, conversationId, question, maxTokens: req.maxTokens });
+      // Nothing is removed until the new answer can start (ask checks the model and the conversation first).
+      return this.ask({ requestId: req.requestId, conversationId, question, maxTokens: req.maxTokens }, messages.slice(lastQuestion).map((m) => m.id));
     },
     cancel: async (req) => {
-      this.asks.get(requireString(req?.requestId, 'requestId'))?.abort();
+      this.asks.get(requireString(req?.requestId, 'requestId'))?.controller.abort();
     },
   };
 
@@ -289,11 +342,14 @@ export class StrataService implements StrataApi {
     try {
       // Validate first: a corrupt or wrong file must not cost the user the model they have open.
       await inspectModel(path);
-      await this.closeModel();
+      if (this.openModel) {
+        await this.closeModel();
+        this.emit('models.onStatus', { state: 'loading', path });
+      }
       const { model, engine, notice } = await this.openWithPreferredEngine(path);
       const info: ModelInfo = { ...this.catalog.upsertModel({ ...model.info, path }), engine, engineNotice: notice };
       this.openModel = { info, model };
-      this.countMissingTokens();
+      this.countMissingTokens(info.id);
       this.emit('models.onStatus', { state: 'ready', path, model: info });
       return info;
     } catch (error) {
@@ -327,15 +383,32 @@ export class StrataService implements StrataApi {
     for (const conversation of this.conversations.values()) await conversation.dispose();
     this.conversations.clear();
     await open?.model.dispose();
+    // The header must never show a model that is not open.
+    if (open && !this.disposed) this.emit('models.onStatus', { state: 'closed', path: open.info.path });
   }
 
-  /** Token counts depend on the tokenizer, so they are (re)made for whichever model is open. */
-  private countMissingTokens(): void {
-    const open = this.openModel;
-    if (!open) return;
-    for (const doc of this.catalog.documentsNeedingTokenCount(open.info.id)) {
-      this.catalog.setDocumentTokenCount(doc.id, open.model.countTokens(doc.text), open.info.id);
-    }
+  /**
+   * Token counts depend on the tokenizer: the open model's cached counts are shown at once and the
+   * missing ones are made in the background, one document at a time, off the main thread where the
+   * engine can (countTokens is async), each saved as it is done. A count that fails stays unknown.
+   */
+  private countMissingTokens(modelId: string): void {
+    const missing = this.catalog.useTokenCountsOf(modelId);
+    this.emit('documents.onChanged', { reason: 'tokenCounts' });
+    this.tokenCounting = this.tokenCounting.then(async () => {
+      for (const id of missing) {
+        const open = this.openModel;
+        if (this.disposed || open?.info.id !== modelId) return;
+        const doc = this.catalog.getDocument(id);
+        if (!doc) continue;
+        try {
+          this.catalog.setDocumentTokenCount(id, await open.model.countTokens(this.catalog.getDocumentText(id)), modelId);
+          this.emit('documents.onChanged', { reason: 'tokenCounts' });
+        } catch {
+          // Unknown until the next open; never a failed model open.
+        }
+      }
+    });
   }
 
   private async importBytes(requestId: string, fileName: string, read: () => Promise<Uint8Array>): Promise<DocumentInfo> {
@@ -364,12 +437,11 @@ export class StrataService implements StrataApi {
         onProgress: (fraction) => progress('extracting', 0.1 + 0.7 * fraction),
       });
       if (controller.signal.aborted) throw new DocumentError('CANCELLED', `Import of ${fileName} was cancelled.`);
-      progress('counting', 0.8);
-      const open = this.openModel;
-      const tokenCount = open ? open.model.countTokens(text) : null;
       progress('saving', 0.9);
-      const doc = this.catalog.addDocument({ sha256, fileName, kind, sizeBytes: bytes.byteLength, text, tokenCount, tokenCountModelId: open?.info.id ?? null });
+      const doc = this.catalog.addDocument({ sha256, fileName, kind, sizeBytes: bytes.byteLength, text, tokenCount: null, tokenCountModelId: null });
       progress('done', 1);
+      // Counted in the background for the open model, like the rest of the library.
+      if (this.openModel) this.countMissingTokens(this.openModel.info.id);
       return doc;
     } catch (error) {
       this.emit('documents.onImportProgress', { requestId, fileName, phase: 'failed', fraction: 1, error: errorPayload(error) });
@@ -379,7 +451,12 @@ export class StrataService implements StrataApi {
     }
   }
 
-  private async ask(req: Parameters<StrataApi['chat']['ask']>[0]): Promise<MessageInfo> {
+  /**
+   * One answer at a time per conversation (a second ask is refused with ASK_IN_PROGRESS, never
+   * interleaved); answers of different conversations queue and can be stopped while queued.
+   * `replacing`: messages a regenerate removes, only once this answer can start.
+   */
+  private async ask(req: Parameters<StrataApi['chat']['ask']>[0], replacing: string[] = []): Promise<MessageInfo> {
     this.assertAlive();
     const requestId = requireString(req?.requestId, 'requestId');
     const conversationId = requireString(req?.conversationId, 'conversationId');
@@ -390,17 +467,39 @@ export class StrataService implements StrataApi {
     }
     if (this.asks.has(requestId)) throw new RequestError('DUPLICATE_REQUEST', `A question with request id ${requestId} is already running.`);
     const conversation = this.catalog.getConversation(conversationId);
-    const open = await this.requireModel();
-
-    const history = this.catalog.listMessages(conversationId);
-    const userMessage = this.catalog.addMessage({ conversationId, role: 'user', text: question, status: 'complete' });
-    this.emit('chat.onAskStarted', { requestId, conversationId, userMessage });
+    if (this.answering.has(conversationId)) {
+      throw new RequestError('ASK_IN_PROGRESS', 'This conversation is still answering the previous question: wait for it or stop it first.');
+    }
+    this.answering.set(conversationId, requestId);
     const controller = new AbortController();
-    this.asks.set(requestId, controller);
-    let streamed = '';
-    const askedAt = performance.now();
-    const stopMemoryPush = this.startMemoryPush();
+    this.asks.set(requestId, { controller, conversationId });
+    let userMessage: MessageInfo;
+    let open: OpenModel;
     try {
+      open = await this.requireModel();
+      if (replacing.length > 0) this.catalog.deleteMessages(replacing);
+      userMessage = this.catalog.addMessage({ conversationId, role: 'user', text: question, status: 'complete' });
+    } catch (error) {
+      this.asks.delete(requestId);
+      this.answering.delete(conversationId);
+      throw error;
+    }
+    const history = this.catalog.listMessages(conversationId).filter((m) => m.id !== userMessage.id);
+    this.emit('chat.onAskStarted', { requestId, conversationId, userMessage });
+
+    // Wait for the answers ahead of this one; a stop while queued ends it without touching the model.
+    const previous = this.askQueue;
+    let done!: () => void;
+    this.askQueue = new Promise<void>((resolve) => (done = resolve));
+    let streamed = '';
+    let stopMemoryPush: (() => void) | null = null;
+    try {
+      await Promise.race([previous, abortedPromise(controller.signal)]);
+      await this.ready;
+      if (controller.signal.aborted) return this.finishAsk(requestId, { conversationId, role: 'assistant', text: '', status: 'stopped' });
+      open = await this.requireModel();
+      const askedAt = performance.now();
+      stopMemoryPush = this.startMemoryPush();
       const engineConversation = this.engineConversation(conversationId, open.model);
       engineConversation.setDocuments(conversation.documentIds.map((id) => ({ id, text: this.catalog.getDocumentText(id) })));
       engineConversation.setHistory(completedTurns(history));
@@ -409,6 +508,7 @@ export class StrataService implements StrataApi {
         signal: controller.signal,
         onIngestProgress: (tokensDone, tokenCount) => this.emit('chat.onIngestProgress', { requestId, conversationId, tokensDone, tokenCount }),
         onResidencyChange: () => this.emitResidency(conversationId),
+        onKvEvicted: ({ documentIds, bytes }) => this.emit('app.onNotice', { message: this.evictionNotice(documentIds, bytes), tone: 'info' }),
         onTextChunk: (text) => {
           streamed += text;
           this.emit('chat.onToken', { requestId, conversationId, text, elapsedMs: performance.now() - askedAt });
@@ -428,9 +528,18 @@ export class StrataService implements StrataApi {
       return this.finishAsk(requestId, { conversationId, role: 'assistant', text: streamed, status: 'error', error: errorPayload(error) });
     } finally {
       this.asks.delete(requestId);
-      stopMemoryPush();
+      this.answering.delete(conversationId);
+      stopMemoryPush?.();
       this.emitResidency(conversationId);
+      // The next answer starts only after this one and everything queued before it.
+      void previous.then(done, done);
     }
+  }
+
+  private evictionNotice(documentIds: string[], bytes: number): string {
+    const names = documentIds.map((id) => this.catalog.getDocument(id)?.fileName).filter((n): n is string => !!n);
+    const what = names.length > 0 ? names.join(', ') : `${documentIds.length} document(s)`;
+    return `To stay within the disk budget, the stored KV cache of ${what} (${(bytes / 2 ** 20).toFixed(1)} MiB, least recently used) was dropped; it is read again when a question needs it.`;
   }
 
   private finishAsk(requestId: string, answer: Parameters<Catalog['addMessage']>[0]): MessageInfo {
@@ -448,7 +557,7 @@ export class StrataService implements StrataApi {
   private engineConversation(conversationId: string, model: EngineModel): EngineConversation {
     let conversation = this.conversations.get(conversationId);
     if (!conversation) {
-      conversation = model.createConversation();
+      conversation = model.createConversation({ id: conversationId });
       this.conversations.set(conversationId, conversation);
     }
     return conversation;
@@ -462,7 +571,7 @@ export class StrataService implements StrataApi {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    for (const controller of [...this.asks.values(), ...this.imports.values()]) controller.abort();
+    for (const controller of [...[...this.asks.values()].map((a) => a.controller), ...this.imports.values()]) controller.abort();
     await this.closeModel();
     await this.standardEngine.dispose();
     await this.tieredEngine?.dispose();
@@ -486,6 +595,12 @@ function completedTurns(messages: MessageInfo[]): { role: 'user' | 'assistant'; 
     }
   }
   return turns;
+}
+
+/** Resolves when the signal aborts (never, if it does not). */
+function abortedPromise(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 function requireString(value: unknown, name: string): string {

@@ -25,7 +25,7 @@ test('a model with a chat template answers through it, with the documents in the
   const result = await conversation.ask('When does the lease end?', { maxTokens: 8, onTextChunk: (text) => (streamed += text) });
   assert.equal(streamed, result.text);
   assert.ok(result.metrics.generatedTokens >= 1 && result.metrics.generatedTokens <= 8);
-  assert.ok(result.metrics.promptTokens > model.countTokens(document), `prompt ${result.metrics.promptTokens} tokens holds the document`);
+  assert.ok(result.metrics.promptTokens > await model.countTokens(document), `prompt ${result.metrics.promptTokens} tokens holds the document`);
 
   // A second turn carries the first one in its history.
   const second = await conversation.ask('And who signs it?', { maxTokens: 4 });

@@ -15,6 +15,7 @@ import type { AskMetrics } from '../../../preload/api.ts';
 import type { AskOptions, AskResult, EngineConversation, EngineModel, LoadedModelInfo } from '../Engine.ts';
 import { DisposedError, ModelError, RequestError } from '../errors.ts';
 import { StandardConversation } from './StandardConversation.ts';
+import { resolveStableChatWrapper } from '../chatWrapper.ts';
 
 const CONTEXT_STEP_TOKENS = 256;
 /** Room for a chat template's role markers around each turn, which tokenize() of the text misses. */
@@ -107,7 +108,7 @@ export class StandardModel implements EngineModel {
         completion.dispose({ disposeSequence: false });
       }
     } else {
-      const llamaChat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+      const llamaChat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false, chatWrapper: resolveStableChatWrapper(this.model) });
       try {
         const result = await llamaChat.generateResponse(plan.history, common);
         text = result.response;

@@ -15,6 +15,8 @@ export interface ResidentChunk {
 export interface SpliceSource extends ResidentChunk {
   /** The chunk's blob, from the CPU tier or the disk tier; `from` says which, for the metrics. */
   load(): Promise<{ blob: Uint8Array; from: 'cpu' | 'disk' }>;
+  /** The error to raise when llama.cpp cannot parse the blob (a blob from another build): treated as damaged. */
+  unreadable?(detail: string): Error;
 }
 
 export interface SpliceStats {
@@ -139,7 +141,13 @@ export class TierManager {
       }
       this.reserve(source.posEnd - source.posStart, `splice of ${source.key}`);
       const { blob, from } = await source.load();
-      const info = await this.context.spliceChunk(blob);
+      let info: { posMin: number; posMax: number };
+      try {
+        info = await this.context.spliceChunk(blob);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'BAD_BLOB' && source.unreadable) throw source.unreadable((error as Error).message);
+        throw error;
+      }
       if (info.posMin !== source.posStart || info.posMax !== source.posEnd - 1) {
         await this.context.removeRange(info.posMin, info.posMax + 1);
         throw new StrataError('BLOB_MISMATCH', `The blob of ${source.key} holds positions [${info.posMin}, ${info.posMax}] instead of [${source.posStart}, ${source.posEnd - 1}].`);

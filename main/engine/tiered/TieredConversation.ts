@@ -18,7 +18,8 @@ import { scoreChunks } from './abstracts/scoreChunks.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
 import type { AddonDecodeResult } from './native/NativeAddon.ts';
 import { sampleToken } from './sampleToken.ts';
-import { BlobCorruptError, type BlobRef } from './tiers/DiskTier.ts';
+import { BlobCorruptError, blobEnd, type BlobRef } from './tiers/DiskTier.ts';
+import { turnsDiskKey } from './turnsDiskKey.ts';
 import { tieredSource } from './tiers/tieredSource.ts';
 import { TextStream } from './TextStream.ts';
 import type { DocumentPrefix, TieredModel } from './TieredModel.ts';
@@ -28,6 +29,8 @@ const DEFAULT_MAX_TOKENS_RAW = 256;
 const DEFAULT_MAX_TOKENS_CHAT = 1024;
 
 interface TurnChunk {
+  /** Its row in kv_turns (chunk_index). */
+  index: number;
   key: string;
   posStart: number;
   posEnd: number;
@@ -48,16 +51,20 @@ interface Candidate {
 export class TieredConversation extends ConversationBase {
   private readonly model: TieredModel;
   private turns: TurnChunk[] = [];
+  /** The prefix the loaded turns follow; '' before the first ask loads them. */
   private turnsPrefixKey = '';
-  private turnCounter = 0;
-  private readonly id = randomUUID();
+  /** The catalog's conversation id; turns are persisted under it (a random id keeps them for this run only). */
+  private readonly id: string;
+  private readonly persistent: boolean;
   /** The documents' prefix of the last answer and the chunks it read, for the residency map. */
   private lastPrefix: DocumentPrefix | null = null;
   private lastRead = new Set<number>();
 
-  constructor(model: TieredModel) {
+  constructor(model: TieredModel, conversationId?: string) {
     super();
     this.model = model;
+    this.id = conversationId ?? randomUUID();
+    this.persistent = conversationId !== undefined;
   }
 
   protected answer(question: string, options: AskOptions): Promise<AskResult> {
@@ -94,25 +101,35 @@ export class TieredConversation extends ConversationBase {
     await tiers.dropLoose();
     const { prefix, evaluatedTokens: documentTokensEvaluated } = await model.documentPrefix(this.documents, options);
     const ingestMs = performance.now() - startedAt;
-    const full = model.renderer.render(this.documents, this.history, question);
+    const full = await model.renderer.render(this.documents, this.history, question);
     const prefixLength = prefix?.tokens.length ?? 0;
     if (prefix && !startsWith(full, prefix.tokens)) {
       throw new RequestError('PROMPT_LAYOUT', 'The prompt no longer starts with the documents it was read with; ask again.');
     }
 
-    // Turn chunks from earlier asks stay valid while the documents and the rendered turns match.
+    // Stored turns stay valid while the documents' prefix and the rendered turns match; after a
+    // restart they come back from the catalog instead of being read again.
     const prefixKey = prefix?.ingestId ?? 'none';
-    if (prefixKey !== this.turnsPrefixKey) await this.dropTurns(0);
-    this.turnsPrefixKey = prefixKey;
+    if (prefixKey !== this.turnsPrefixKey) {
+      await this.unloadTurns();
+      this.turnsPrefixKey = prefixKey;
+      await this.loadStoredTurns(prefixKey);
+    }
+    // Where the earlier turns end and the question begins: stored turns can only stand for the former
+    // (a regenerated or repeated question is evaluated again).
+    const historyEnd = this.history.length === 0 ? prefixLength : commonLength(full, await model.renderer.prefixWithTurns(this.documents, this.history));
     let matched = 0;
     let newStart = prefixLength;
     while (matched < this.turns.length) {
       const turn = this.turns[matched];
-      if (turn.posStart !== newStart || !matchesAt(full, turn.tokens, turn.posStart)) break;
+      if (turn.posStart !== newStart || turn.posEnd > historyEnd || !matchesAt(full, turn.tokens, turn.posStart)) break;
       newStart = turn.posEnd;
       matched++;
     }
     await this.dropTurns(matched);
+    // Earlier turns not stored yet (another model read them, or the end of the last turn) are read
+    // block-wise under the budget and stored, so only the question itself is new.
+    if (historyEnd > newStart) newStart = await this.catchUpTurns(full, newStart, historyEnd, prefix);
     const newTokens = full.slice(newStart);
 
     const chat = model.info.hasChatTemplate;
@@ -151,13 +168,14 @@ export class TieredConversation extends ConversationBase {
     options.onResidencyChange?.();
 
     // Evaluate the question and generate, keeping each decode's keys for the turn's abstract.
+    // Only the keys (for the turn's abstract) are kept per token; logits and queries go with each step.
     const keysByToken: AddonDecodeResult[] = [];
     const stream = new TextStream(vocab);
     let text = '';
     const generated: Token[] = [];
     const prefillStarted = performance.now();
     let result = await tiers.decode(newTokens, 'last', { layers: scoringLayers, keys: true });
-    keysByToken.push(result);
+    keysByToken.push(keysOnly(result));
     const firstTokenAt = performance.now();
     let stopReason: AskResult['stopReason'] = 'maxTokens';
     let reselections = 0;
@@ -183,7 +201,7 @@ export class TieredConversation extends ConversationBase {
       }
       const reselect = settings.reselectEveryTokens > 0 && allTokens > chunkBudget && generated.length % settings.reselectEveryTokens === 0;
       result = await tiers.decode([token], 'last', { layers: scoringLayers, keys: true, queries: reselect });
-      keysByToken.push(result);
+      keysByToken.push(keysOnly(result));
       if (reselect) {
         const answerRoom = newTokens.length + maxTokens;
         const picks = this.select(candidates, pinned, budget - answerRoom, result, 1, selectionMode, prefix);
@@ -202,7 +220,7 @@ export class TieredConversation extends ConversationBase {
       options.onTextChunk?.(rest);
     }
     const endedAt = performance.now();
-    await this.storeTurn(newStart, [...full.slice(newStart), ...generated.slice(0, -1)], keysByToken);
+    await this.storeTurn(newStart, [...full.slice(newStart), ...generated.slice(0, -1)], keysByToken, question, text);
 
     const { cpu, disk } = model.parts;
     const decodeMs = endedAt - firstTokenAt;
@@ -310,6 +328,7 @@ export class TieredConversation extends ConversationBase {
     // Turn keys are never reused and turns are only appended or cut from the end: the last key and the
     // size name the set.
     const lastTurn = this.turns.at(-1)?.key;
+    // storeCells, dropTurns and loadStoredTurns reset the cache whenever the turns change.
     if (cached && cached.prefix === prefix && cached.lastTurn === lastTurn && cached.array.length === perChunk * chunkCount) return cached.array;
     const array = new Float32Array(perChunk * chunkCount);
     if (prefix) array.set(prefix.packedAbstracts, 0);
@@ -326,37 +345,119 @@ export class TieredConversation extends ConversationBase {
   }
 
   private get diskKey(): string {
-    return `turns-${this.id}`;
+    return turnsDiskKey(this.id);
   }
 
-  /** The turn's cells become chunks (at most chunkMaxTokens each) in the CPU and disk tiers. */
-  private async storeTurn(posStart: number, tokens: number[], decodes: AddonDecodeResult[]): Promise<void> {
-    const { tiers, parts } = this.model;
+  /**
+   * The turn's cells become chunks (at most chunkMaxTokens each) in the CPU and disk tiers, persisted in
+   * the catalog. Only the cells the next prompt will start with are kept: the conversation is rendered
+   * again with this turn in it, and the cells stop where that rendering departs from what was
+   * evaluated (a template's end-of-turn tokens, a re-tokenized answer); the rest is read at the next ask.
+   */
+  private async storeTurn(posStart: number, tokens: number[], decodes: AddonDecodeResult[], question: string, answer: string): Promise<void> {
+    const { tiers } = this.model;
     const end = posStart + tokens.length;
     if (tokens.length === 0 || tiers.nextPosition !== end) {
       await tiers.dropLoose();
       return;
     }
-    const keys = concatKeys(decodes, parts.scoringLayers, tokens.length);
+    const next = await this.model.renderer.prefixWithTurns(this.documents, [...this.history, { role: 'user', text: question }, { role: 'assistant', text: answer }]);
+    let keep = 0;
+    while (keep < tokens.length && next[posStart + keep] === tokens[keep]) keep++;
+    const keys = concatKeys(decodes, this.model.parts.scoringLayers, tokens.length);
+    await this.storeCells(posStart, tokens.slice(0, keep), (start, stop) => keys.map((k) => computeAbstract(k, start - posStart, stop - posStart)));
+    await tiers.dropLoose();
+  }
+
+  /** Captures the loose cells [posStart, posStart + tokens.length) as turn chunks, on disk before their rows. */
+  private async storeCells(posStart: number, tokens: number[], abstractOf: (start: number, stop: number) => Float32Array[]): Promise<void> {
+    const { tiers, parts } = this.model;
+    const end = posStart + tokens.length;
     for (let start = posStart; start < end; start += parts.settings.chunkMaxTokens) {
       const stop = Math.min(end, start + parts.settings.chunkMaxTokens);
-      const key = `turn:${this.id}:${this.turnCounter++}`;
+      const index = (this.turns.at(-1)?.index ?? -1) + 1;
+      const key = this.turnKey(index);
       const blob = await tiers.captureLoose(key, start, stop);
-      const abstract = concatLayerAbstracts(keys.map((k) => computeAbstract(k, start - posStart, stop - posStart)));
-      parts.cpu.put(key, blob);
+      const abstract = concatLayerAbstracts(abstractOf(start, stop));
       const ref = await parts.disk.append(this.diskKey, blob);
-      this.turns.push({ key, posStart: start, posEnd: stop, tokens: tokens.slice(start - posStart, stop - posStart), abstract, ref });
+      const turn: TurnChunk = { index, key, posStart: start, posEnd: stop, tokens: tokens.slice(start - posStart, stop - posStart), abstract, ref };
+      if (this.persistent) parts.kv.addTurn(this.id, { ...turn, prefixKey: this.turnsPrefixKey });
+      parts.cpu.put(key, blob);
+      this.turns.push(turn);
+      this.packed = null;
     }
   }
 
-  /** Forgets turn chunks from `from` on (they no longer match the rendered conversation). */
+  /**
+   * Reads earlier turns [from, to) of `full` block by block, each block on a working set of the sink
+   * and the most recent chunks, and stores them as turn chunks. Returns `to`.
+   */
+  private async catchUpTurns(full: readonly number[], from: number, to: number, prefix: DocumentPrefix | null): Promise<number> {
+    const { tiers, parts } = this.model;
+    const block = parts.settings.chunkMaxTokens;
+    for (let start = from; start < to; start += block) {
+      const stop = Math.min(to, start + block);
+      await tiers.dropLoose();
+      const candidates = this.candidates(prefix);
+      if (tiers.residentTokens + (stop - start) > tiers.budgetTokens || !candidates.every((c, i) => i < candidates.length - 1 || tiers.isResident(c.source.key))) {
+        await tiers.makeResident(recentWindow(candidates, [candidates[0], candidates.at(-1)].filter((c): c is Candidate => c !== undefined), tiers.budgetTokens - (stop - start)).map((c) => c.source));
+      }
+      const result = await tiers.decode(full.slice(start, stop), 'none', { layers: parts.scoringLayers, keys: true });
+      const keys = concatKeys([keysOnly(result)], parts.scoringLayers, stop - start);
+      await this.storeCells(start, full.slice(start, stop), (a, b) => keys.map((k) => computeAbstract(k, a - start, b - start)));
+    }
+    return to;
+  }
+
+  private turnKey(index: number): string {
+    return `turn:${this.id}:${index}`;
+  }
+
+  /** After a restart (or a change back to these documents): the turns stored for this prefix. */
+  private async loadStoredTurns(prefixKey: string): Promise<void> {
+    if (!this.persistent) return;
+    const rows = this.model.parts.kv.listTurns(this.id);
+    if (rows.some((row) => row.prefixKey !== prefixKey)) {
+      await this.forgetStoredTurns();
+      return;
+    }
+    this.turns = rows.map((row) => ({ index: row.index, key: this.turnKey(row.index), posStart: row.posStart, posEnd: row.posEnd, tokens: row.tokens, abstract: row.abstract, ref: row.ref }));
+    this.packed = null;
+  }
+
+  /** Takes the turns off the GPU and out of the CPU tier; their rows and blobs stay for later. */
+  private async unloadTurns(): Promise<void> {
+    for (const turn of this.turns) {
+      await this.model.tiers.evict(turn.key);
+      this.model.parts.cpu.delete(turn.key);
+    }
+    this.turns = [];
+    this.packed = null;
+  }
+
+  private async forgetStoredTurns(): Promise<void> {
+    await this.unloadTurns();
+    if (this.persistent) this.model.parts.kv.deleteTurnsFrom(this.id, 0);
+    await this.model.parts.disk.removeDocument(this.diskKey).catch(() => undefined);
+  }
+
+  /** Forgets turn chunks from `from` on (they no longer match the rendered conversation): rows, blobs, cells. */
   private async dropTurns(from: number): Promise<void> {
-    for (const turn of this.turns.slice(from)) {
+    if (from >= this.turns.length) return;
+    if (from === 0) {
+      await this.forgetStoredTurns();
+      return;
+    }
+    const dropped = this.turns.slice(from);
+    for (const turn of dropped) {
       await this.model.tiers.evict(turn.key);
       this.model.parts.cpu.delete(turn.key);
     }
     this.turns = this.turns.slice(0, from);
-    if (this.turns.length === 0) await this.model.parts.disk.removeDocument(this.diskKey).catch(() => undefined);
+    this.packed = null;
+    if (this.persistent) this.model.parts.kv.deleteTurnsFrom(this.id, dropped[0].index);
+    const end = blobEnd(this.turns[from - 1].ref);
+    await this.model.parts.disk.truncateTo(this.diskKey, end.segment, end.offset);
   }
 
   /** Where each document chunk of the last answer's prefix lives now, and whether that answer read it. */
@@ -374,8 +475,9 @@ export class TieredConversation extends ConversationBase {
     }));
   }
 
+  /** Closing the conversation (or the model) keeps its stored turns; only its GPU and CPU copies go. */
   protected override async release(): Promise<void> {
-    await this.model.run(() => this.dropTurns(0)).catch(() => undefined);
+    await this.model.run(() => (this.persistent ? this.unloadTurns() : this.forgetStoredTurns())).catch(() => undefined);
   }
 }
 
@@ -391,6 +493,17 @@ function recentWindow(candidates: Candidate[], pinned: Candidate[], budgetTokens
     used += candidate.tokenCount;
   }
   return [...chosen].sort((a, b) => a.source.posStart - b.source.posStart);
+}
+
+/** A decode's keys without its logits or queries: what a turn's abstract needs. */
+function keysOnly(result: AddonDecodeResult): AddonDecodeResult {
+  return { ...result, logits: null, captures: result.captures?.map((c) => ({ ...c, queries: null })) ?? null };
+}
+
+function commonLength(a: readonly number[], b: readonly number[]): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
 }
 
 function startsWith(tokens: readonly number[], prefix: readonly number[]): boolean {

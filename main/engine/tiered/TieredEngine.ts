@@ -16,7 +16,8 @@ import { defaultGpuBudgetTokens, defaultScoringLayers, kvBytesPerToken } from '.
 import { getLlamaBinsDir, loadNativeAddon, type NativeTierContext, type NativeTierModel } from './native/NativeAddon.ts';
 import { TieredModel, type SelectionMode, type TierSample } from './TieredModel.ts';
 import { CpuTier } from './tiers/CpuTier.ts';
-import { DiskTier } from './tiers/DiskTier.ts';
+import { turnsDiskKey } from './turnsDiskKey.ts';
+import { DiskTier, type DiskTierOptions } from './tiers/DiskTier.ts';
 
 export interface TieredEngineOptions {
   dataDir: string;
@@ -26,6 +27,8 @@ export interface TieredEngineOptions {
   /** 'recent' keeps the sink and the most recent chunks only (the baseline that selection must beat). */
   selectionMode?: SelectionMode;
   onSample?: (sample: TierSample) => void;
+  /** The disk tier's write seam (fault tests inject ENOSPC or EIO through it). */
+  diskWriteAndSync?: DiskTierOptions['writeAndSync'];
   /** Explicit, never "auto" (it sets the V layout inside blobs); on unless a test compares bit-level with it off. */
   flashAttention?: boolean;
 }
@@ -36,6 +39,11 @@ export function tieredEngineUnavailableReason(): string | null {
   return 'error' in load ? load.error : null;
 }
 
+/** The model's key in kv_ingests: the same file at the same size is the same model. */
+export function tieredModelId(path: string, sizeBytes: number): string {
+  return createHash('sha256').update(`${path}\0${sizeBytes}`).digest('hex').slice(0, 32);
+}
+
 export class TieredEngine implements Engine {
   readonly kind = 'tiered' as const;
   private readonly options: TieredEngineOptions;
@@ -43,11 +51,49 @@ export class TieredEngine implements Engine {
   private readonly models = new Set<EngineModel>();
   private cpu: CpuTier | null = null;
   private disk: Promise<DiskTier> | null = null;
+  private readonly kv: KvCatalog;
   private disposed = false;
 
   constructor(options: TieredEngineOptions) {
     this.options = options;
     this.llamaPromise = options.llama ?? getLlamaRuntime();
+    this.kv = new KvCatalog(options.catalog.database);
+  }
+
+  /**
+   * The start-up sweep: opens the disk tier and deletes whatever no catalog row owns (folders of removed
+   * documents, conversations or models, bytes an interrupted write left past the last committed blob).
+   */
+  async sweep(): Promise<{ removedKeys: string[]; freedBytes: number }> {
+    const disk = await this.diskTier(this.options.settings());
+    return disk.sweep(this.kv.ownedDiskKeys());
+  }
+
+  /** Frees, at once, every stored KV read from this document (its rows and segment files). */
+  async forgetDocument(documentId: string): Promise<void> {
+    await this.forgetIngests(this.kv.ingestIdsOfDocument(documentId));
+  }
+
+  async forgetModel(model: { path: string; sizeBytes: number }): Promise<void> {
+    await this.forgetIngests(this.kv.ingestIdsOfModel(tieredModelId(model.path, model.sizeBytes)));
+  }
+
+  async forgetConversation(conversationId: string): Promise<void> {
+    this.kv.deleteTurnsFrom(conversationId, 0);
+    const disk = await this.diskTier(this.options.settings());
+    await disk.removeDocument(turnsDiskKey(conversationId));
+  }
+
+  private async forgetIngests(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const disk = await this.diskTier(this.options.settings());
+    for (const id of ids) {
+      // An open model drops its in-memory copies too; it waits for the answer using them to end.
+      const open = [...this.models].find((m): m is TieredModel => m instanceof TieredModel);
+      if (open) await open.run(() => open.discardIngest(id)).catch(() => undefined);
+      this.kv.deleteIngest(id);
+      await disk.removeDocument(id);
+    }
   }
 
   async openModel(path: string): Promise<EngineModel> {
@@ -92,7 +138,7 @@ export class TieredEngine implements Engine {
 
       const opened: TieredModel = new TieredModel({
         info,
-        modelId: createHash('sha256').update(`${path}\0${info.sizeBytes}`).digest('hex').slice(0, 32),
+        modelId: tieredModelId(path, info.sizeBytes),
         native,
         context,
         vocab,
@@ -101,6 +147,7 @@ export class TieredEngine implements Engine {
         kv: new KvCatalog(this.options.catalog.database),
         settings,
         flashAttention: this.options.flashAttention ?? true,
+        llamaCppRelease: addon.llamaCppRelease,
         gpuBudgetTokens,
         scoringLayers,
         selectionMode: this.options.selectionMode ?? 'scores',
@@ -127,7 +174,7 @@ export class TieredEngine implements Engine {
   }
 
   private async diskTier(settings: EngineSettings): Promise<DiskTier> {
-    this.disk ??= DiskTier.open({ root: join(this.options.dataDir, 'kv'), budgetBytes: settings.diskBudgetBytes });
+    this.disk ??= DiskTier.open({ root: join(this.options.dataDir, 'kv'), budgetBytes: settings.diskBudgetBytes, writeAndSync: this.options.diskWriteAndSync });
     const disk = await this.disk;
     disk.setBudget(settings.diskBudgetBytes);
     return disk;

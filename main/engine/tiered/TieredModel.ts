@@ -41,6 +41,8 @@ export interface TieredModelParts {
   kv: KvCatalog;
   settings: EngineSettings;
   flashAttention: boolean;
+  /** The addon's llama.cpp build ("node-llama-cpp@…/llama.cpp@…"): part of every ingest's fingerprint. */
+  llamaCppRelease: string;
   gpuBudgetTokens: number;
   scoringLayers: number[];
   selectionMode: SelectionMode;
@@ -49,6 +51,13 @@ export interface TieredModelParts {
   vram: () => Promise<{ totalBytes: number; usedBytes: number } | null>;
   onDispose: () => void;
 }
+
+/** Bumped whenever what a blob holds or how it is parsed changes: old blobs are then read again. */
+export const BLOB_FORMAT_VERSION = 1;
+/** Document prefixes kept in memory (tokens, chunk rows, packed abstracts); older ones are re-read from the catalog. */
+const MAX_CACHED_PREFIXES = 4;
+/** A chunk blob's bytes beyond its KV: llama.cpp's per-cell header and the sequence state header. */
+const BLOB_OVERHEAD_BYTES_PER_TOKEN = 16;
 
 export interface DocumentPrefix {
   ingestId: string;
@@ -65,8 +74,8 @@ export class TieredModel implements EngineModel {
   readonly parts: TieredModelParts;
   readonly tiers: TierManager;
   readonly renderer: PromptRenderer;
-  private readonly prefixes = new Map<string, DocumentPrefix>();
-  private readonly prefixBySet = new Map<string, DocumentPrefix>();
+  private readonly prefixes = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
+  private readonly prefixBySet = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
@@ -86,9 +95,9 @@ export class TieredModel implements EngineModel {
     return this.parts.vocab.tokenize(text).length;
   }
 
-  createConversation(): EngineConversation {
+  createConversation(options: { id?: string } = {}): EngineConversation {
     this.assertAlive();
-    return new TieredConversation(this);
+    return new TieredConversation(this, options.id);
   }
 
   /** Asks run one at a time: they share the GPU tier. */
@@ -110,17 +119,24 @@ export class TieredModel implements EngineModel {
     // Rendering a long prefix tokenizes the documents twice: remember it per document set and texts.
     const setKey = createHash('sha256').update(JSON.stringify(documents.map((doc) => [doc.id, doc.text.length]))).update(documents.map((doc) => doc.text).join('\0')).digest('hex');
     const known = this.prefixBySet.get(setKey);
-    if (known) return { prefix: known, evaluatedTokens: 0 };
-    const tokens = this.renderer.prefix(documents);
+    if (known) {
+      this.parts.kv.touchIngest(known.ingestId);
+      return { prefix: known, evaluatedTokens: 0 };
+    }
+    const tokens = await this.renderer.prefix(documents);
     const fingerprint = this.fingerprint(tokens);
     const cached = this.prefixes.get(fingerprint);
     if (cached) {
+      this.parts.kv.touchIngest(cached.ingestId);
       this.prefixBySet.set(setKey, cached);
       return { prefix: cached, evaluatedTokens: 0 };
     }
     const { kv, disk, cpu, settings, vocab } = this.parts;
-    this.checkDiskRoom(tokens.length);
-    const ingest = kv.startIngest({ documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: fingerprint, tokenCount: tokens.length });
+    const key = { documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: fingerprint };
+    const existing = kv.findIngest(key);
+    if (existing?.state !== 'complete') this.checkDiskRoom(tokens.length);
+    const ingest = kv.startIngest({ ...key, documentIds: documents.map((doc) => doc.id), tokenCount: tokens.length });
+    if (ingest.state !== 'complete') await this.makeDiskRoom(ingest.id, ingest.tokenCount - ingest.tokensDone, options);
     const pieces = tokenPieces(vocab, tokens);
     const { chunks, evaluatedTokens } = await ingestPrefix({
       tiers: this.tiers,
@@ -186,19 +202,51 @@ export class TieredModel implements EngineModel {
     return this.parts.cpu.has(key) ? 'cpu' : 'disk';
   }
 
-  /** Refuses, before anything is written, a document whose KV cache cannot fit the disk budget. */
-  private checkDiskRoom(tokenCount: number): void {
-    const { disk } = this.parts;
-    const budget = disk.budgetBytes;
-    if (budget === null) return;
+  /** Bytes a prefix of `tokenCount` tokens takes in the disk tier (blobs with their headers). */
+  blobBytesFor(tokenCount: number): number {
     const shape = this.nativeInfo;
-    const needed = tokenCount * kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV });
-    const free = budget - disk.usedBytes();
-    if (needed > free) {
-      const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+    return tokenCount * (kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV }) + BLOB_OVERHEAD_BYTES_PER_TOKEN);
+  }
+
+  /** Refuses, before anything is written, documents whose KV cache alone cannot fit the disk budget. */
+  private checkDiskRoom(tokenCount: number): void {
+    const budget = this.parts.disk.budgetBytes;
+    if (budget === null) return;
+    const needed = this.blobBytesFor(tokenCount);
+    if (needed > budget) {
       throw new StrataError(
         'DISK_BUDGET_EXCEEDED',
-        `These documents need about ${gib(needed)} of disk for their KV cache (${tokenCount} tokens), but the disk budget has ${gib(Math.max(0, free))} free of ${gib(budget)}. Raise the disk budget in the engine settings, remove documents, or use fewer documents in this conversation.`,
+        `These documents need about ${gib(needed)} of disk for their KV cache (${tokenCount} tokens), more than the whole disk budget of ${gib(budget)}. Raise the disk budget in the engine settings, or use fewer or shorter documents in this conversation.`,
+      );
+    }
+  }
+
+  /**
+   * The disk budget is a cache: when the rest of this read (`tokensLeft` tokens; what is already
+   * stored is not charged again) does not fit, whole least-recently-used document KVs are dropped
+   * (they are read again when a question needs them) until it does.
+   */
+  private async makeDiskRoom(ingestId: string, tokensLeft: number, options: AskOptions): Promise<void> {
+    const { disk, kv } = this.parts;
+    const budget = disk.budgetBytes;
+    if (budget === null || tokensLeft <= 0) return;
+    const needed = this.blobBytesFor(tokensLeft);
+    const dropped: { documentIds: string[]; bytes: number } = { documentIds: [], bytes: 0 };
+    for (const candidate of kv.ingestsByLastUse()) {
+      if (budget - disk.usedBytes() >= needed) break;
+      if (candidate.id === ingestId) continue;
+      const documentIds = kv.documentIdsOfIngest(candidate.id);
+      const bytes = disk.documentBytes(candidate.id);
+      await this.discardIngest(candidate.id);
+      dropped.documentIds.push(...documentIds);
+      dropped.bytes += bytes;
+    }
+    if (dropped.documentIds.length > 0) options.onKvEvicted?.({ documentIds: [...new Set(dropped.documentIds)], bytes: dropped.bytes });
+    const free = budget - disk.usedBytes();
+    if (free < needed) {
+      throw new StrataError(
+        'DISK_BUDGET_EXCEEDED',
+        `Reading these documents needs about ${gib(needed)} more of disk for their KV cache, but only ${gib(Math.max(0, free))} of the ${gib(budget)} disk budget is free after dropping every other document's cache (conversation turns use the rest). Raise the disk budget in the engine settings.`,
       );
     }
   }
@@ -212,7 +260,7 @@ export class TieredModel implements EngineModel {
       this.prefixes.delete(fingerprint);
     }
     for (const [setKey, prefix] of this.prefixBySet) if (prefix.ingestId === ingestId) this.prefixBySet.delete(setKey);
-    await this.tiers.clear();
+    for (const key of this.tiers.residentKeys()) if (key.startsWith(`${ingestId}#`)) await this.tiers.evict(key);
     kv.deleteIngest(ingestId);
     await disk.removeDocument(ingestId);
   }
@@ -228,7 +276,21 @@ export class TieredModel implements EngineModel {
   private fingerprint(tokens: readonly number[]): string {
     const { settings, scoringLayers } = this.parts;
     const hash = createHash('sha256');
-    hash.update(JSON.stringify({ model: this.parts.modelId, flashAttention: this.parts.flashAttention, typeK: 'f16', typeV: 'f16', scoringLayers, chunkMin: settings.chunkMinTokens, chunkMax: settings.chunkMaxTokens }));
+    // The llama.cpp build and the blob format: blobs are llama.cpp's own state layout, so after an upgrade
+    // they are read again instead of failing to parse.
+    hash.update(
+      JSON.stringify({
+        model: this.parts.modelId,
+        llamaCpp: this.parts.llamaCppRelease,
+        blobFormat: BLOB_FORMAT_VERSION,
+        flashAttention: this.parts.flashAttention,
+        typeK: 'f16',
+        typeV: 'f16',
+        scoringLayers,
+        chunkMin: settings.chunkMinTokens,
+        chunkMax: settings.chunkMaxTokens,
+      }),
+    );
     hash.update(new Uint8Array(Int32Array.from(tokens).buffer));
     return hash.digest('hex');
   }
@@ -276,4 +338,31 @@ function placeChunks(prefixText: string, documents: readonly EngineDocument[], c
     const clamp = (v: number) => Math.max(0, Math.min(home.length, v - home.start));
     return { documentId: home.id, charStart: clamp(chunk.charStart), charEnd: clamp(chunk.charEnd) };
   });
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** A Map that forgets its least recently used entries past `limit`. */
+class BoundedMap<K, V> extends Map<K, V> {
+  private readonly limit: number;
+  constructor(limit: number) {
+    super();
+    this.limit = limit;
+  }
+  override get(key: K): V | undefined {
+    const value = super.get(key);
+    if (value !== undefined) {
+      super.delete(key);
+      super.set(key, value);
+    }
+    return value;
+  }
+  override set(key: K, value: V): this {
+    super.delete(key);
+    super.set(key, value);
+    while (this.size > this.limit) super.delete(this.keys().next().value as K);
+    return this;
+  }
 }

@@ -1,7 +1,8 @@
 // The tokens of a prompt, laid out exactly as the standard engine lays them out, split into the part
 // that only depends on the documents (ingested once, tiered, persisted) and the part that changes
 // with every question (turns and the question, evaluated per ask).
-import { resolveChatWrapper, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
+import type { ChatWrapper, LlamaModel, Token } from 'node-llama-cpp';
+import { resolveStableChatWrapper } from '../chatWrapper.ts';
 import type { EngineDocument, EngineTurn } from '../Engine.ts';
 import { chatHistory, rawPromptText } from '../promptText.ts';
 
@@ -10,22 +11,22 @@ export interface PromptRenderer {
   render(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string): Token[];
   /** The document part: the longest token prefix every question shares. */
   prefix(documents: readonly EngineDocument[]): Token[];
+  /** The documents and these turns: the longest token prefix every next question shares. */
+  prefixWithTurns(documents: readonly EngineDocument[], turns: readonly EngineTurn[]): Token[];
 }
 
 export function createPromptRenderer(model: LlamaModel, hasChatTemplate: boolean): PromptRenderer {
-  const render = hasChatTemplate ? chatRenderer(model, resolveChatWrapper(model)) : rawRenderer(model);
-  return {
-    render,
-    prefix(documents) {
-      // Two questions that differ from their first character share exactly the document part (and
-      // whatever the template puts before the question), wherever the tokenizer's merges fall.
-      const a = render(documents, [], 'A');
-      const b = render(documents, [], 'Z');
-      let i = 0;
-      while (i < a.length && i < b.length && a[i] === b[i]) i++;
-      return a.slice(0, i);
-    },
+  const render = hasChatTemplate ? chatRenderer(model, resolveStableChatWrapper(model)) : rawRenderer(model);
+  // Two questions that differ from their first character share exactly the part before them (and
+  // whatever the template puts before a question), wherever the tokenizer's merges fall.
+  const prefixWithTurns = (documents: readonly EngineDocument[], turns: readonly EngineTurn[]): Token[] => {
+    const a = render(documents, turns, 'A');
+    const b = render(documents, turns, 'Z');
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    return a.slice(0, i);
   };
+  return { render, prefix: (documents) => prefixWithTurns(documents, []), prefixWithTurns };
 }
 
 function rawRenderer(model: LlamaModel): PromptRenderer['render'] {

@@ -100,6 +100,10 @@ export const createAppSlice: SliceCreator<AppSlice> = (set, get) => ({
     } else if (event.state === 'ready') {
       set({ modelLoadingPath: null, modelError: null });
       void get().refreshModels();
+    } else if (event.state === 'closed') {
+      // The header must never show a model that is not open.
+      set({ model: null, modelLoadingPath: null });
+      void get().refreshModels();
     } else {
       set({
         modelLoadingPath: null,

@@ -37,6 +37,8 @@ export function subscribeToEngine(): () => void {
       if (event.phase === 'done' && !known?.local) void state().refreshDocuments();
     }),
     bridge.on('models.onStatus', (event) => state().applyModelStatus(event)),
+    bridge.on('app.onNotice', (event) => state().notify(event.message, event.tone)),
+    bridge.on('documents.onChanged', () => void state().refreshDocuments()),
   ];
   if (socket) {
     let wasDown = false;

@@ -24,6 +24,35 @@ export interface DiskTierOptions {
   budgetBytes?: number | null;
   /** Start a new segment file when the current one would grow past this. Default 256 MiB. */
   segmentBytes?: number;
+  /**
+   * Writes a blob at the end of an open segment file and fsyncs it. A seam for fault tests (a disk
+   * that fills up or fails half-way); the default is the real write.
+   */
+  writeAndSync?: (handle: FileHandle, blob: Uint8Array) => Promise<void>;
+}
+
+/** Writing a blob failed (disk full, I/O error). Nothing of it was kept; every earlier blob is intact. */
+export class DiskWriteError extends StrataError {
+  readonly errno: string;
+  constructor(root: string, cause: unknown) {
+    const errno = String((cause as NodeJS.ErrnoException)?.code ?? 'EIO');
+    const full = errno === 'ENOSPC' || errno === 'EDQUOT';
+    super(
+      full ? 'DISK_FULL' : 'DISK_WRITE_FAILED',
+      full
+        ? `The disk holding Strata's KV cache (${root}) is full (${errno}). Nothing was lost: free some space or lower the disk budget in Settings, then ask again.`
+        : `Writing Strata's KV cache to ${root} failed (${errno}: ${(cause as Error)?.message ?? String(cause)}). Nothing was lost; check the disk and ask again.`,
+      { cause },
+    );
+    this.name = 'DiskWriteError';
+    this.errno = errno;
+  }
+}
+
+async function writeAndSyncFile(handle: FileHandle, blob: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < blob.byteLength) written += (await handle.write(blob, written, blob.byteLength - written, null)).bytesWritten;
+  await handle.sync();
 }
 
 /** A blob failed its length or checksum check, or its segment file is missing or short. */
@@ -79,6 +108,7 @@ interface DocumentFiles {
 export class DiskTier {
   readonly root: string;
   private readonly segmentBytes: number;
+  private readonly writeAndSync: (handle: FileHandle, blob: Uint8Array) => Promise<void>;
   private budget: number | null;
   private readonly documents: Map<string, DocumentFiles>;
   private used: number;
@@ -90,6 +120,7 @@ export class DiskTier {
   private constructor(root: string, options: DiskTierOptions, documents: Map<string, DocumentFiles>) {
     this.root = root;
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.writeAndSync = options.writeAndSync ?? writeAndSyncFile;
     this.budget = options.budgetBytes ?? null;
     this.documents = documents;
     this.used = 0;
@@ -177,13 +208,11 @@ export class DiskTier {
         doc.sizes.set(segment, offset);
         doc.last = segment;
         try {
-          let written = 0;
-          while (written < length) written += (await handle.write(blob, written, length - written, null)).bytesWritten;
-          await handle.sync();
+          await this.writeAndSync(handle, blob);
         } catch (error) {
           // Disk full or I/O error: do not leave a partial blob behind.
           await handle.truncate(offset).catch(() => {});
-          throw error;
+          throw new DiskWriteError(this.root, error);
         }
       } finally {
         await handle.close();
@@ -237,35 +266,39 @@ export class DiskTier {
     }
     return this.serial(async () => {
       this.assertOpen();
-      const dir = join(this.root, documentKey);
-      const doc = this.documents.get(documentKey);
-      const kept = doc?.sizes.get(segment);
-      if (offset > 0 && (kept === undefined || kept < offset)) {
-        throw new BlobCorruptError(documentKey, { segment, offset, length: 0, crc32: 0 }, `the segment file holds only ${kept ?? 0} bytes, not the ${offset} the catalog has committed`);
-      }
-      if (doc === undefined) return;
-      let removed = false;
-      for (const [n, size] of [...doc.sizes]) {
-        if (n <= segment) continue;
-        await unlink(join(dir, `${n}.seg`));
-        doc.sizes.delete(n);
-        this.used -= size;
-        removed = true;
-      }
-      if (kept !== undefined && kept > offset) {
-        const handle = await open(join(dir, `${segment}.seg`), 'r+');
-        try {
-          await handle.truncate(offset);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        doc.sizes.set(segment, offset);
-        this.used -= kept - offset;
-      }
-      if (removed) await syncDirectory(dir);
-      doc.last = Math.max(0, ...doc.sizes.keys());
+      await this.truncateNow(documentKey, segment, offset);
     });
+  }
+
+  private async truncateNow(documentKey: string, segment: number, offset: number): Promise<void> {
+    const dir = join(this.root, documentKey);
+    const doc = this.documents.get(documentKey);
+    const kept = doc?.sizes.get(segment);
+    if (offset > 0 && (kept === undefined || kept < offset)) {
+      throw new BlobCorruptError(documentKey, { segment, offset, length: 0, crc32: 0 }, `the segment file holds only ${kept ?? 0} bytes, not the ${offset} the catalog has committed`);
+    }
+    if (doc === undefined) return;
+    let removed = false;
+    for (const [n, size] of [...doc.sizes]) {
+      if (n <= segment) continue;
+      await unlink(join(dir, `${n}.seg`));
+      doc.sizes.delete(n);
+      this.used -= size;
+      removed = true;
+    }
+    if (kept !== undefined && kept > offset) {
+      const handle = await open(join(dir, `${segment}.seg`), 'r+');
+      try {
+        await handle.truncate(offset);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      doc.sizes.set(segment, offset);
+      this.used -= kept - offset;
+    }
+    if (removed) await syncDirectory(dir);
+    doc.last = Math.max(0, ...doc.sizes.keys());
   }
 
   /** Deletes the document's folder and everything in it. */
@@ -277,6 +310,40 @@ export class DiskTier {
       await rm(join(this.root, documentKey), { recursive: true, force: true });
       for (const size of this.documents.get(documentKey)?.sizes.values() ?? []) this.used -= size;
       this.documents.delete(documentKey);
+    });
+  }
+
+  /**
+   * The start-up sweep: deletes every document folder `owned` does not name, and in the owned ones the
+   * bytes past the end of their last committed blob (null: nothing committed) and any file that is not
+   * a segment. Committed bytes are never touched; a folder shorter than its rows is left for read-time
+   * checks (BlobCorruptError) to find. Returns what was freed.
+   */
+  sweep(owned: ReadonlyMap<string, { segment: number; offset: number } | null>): Promise<{ removedKeys: string[]; freedBytes: number }> {
+    this.assertOpen();
+    return this.serial(async () => {
+      const before = this.used;
+      const removedKeys: string[] = [];
+      for (const entry of await readdir(this.root, { withFileTypes: true })) {
+        const path = join(this.root, entry.name);
+        if (entry.isDirectory() && KEY_PATTERN.test(entry.name) && owned.has(entry.name)) {
+          for (const name of await readdir(path)) if (!SEGMENT_PATTERN.test(name)) await rm(join(path, name), { recursive: true, force: true });
+          continue;
+        }
+        await rm(path, { recursive: true, force: true });
+        for (const size of this.documents.get(entry.name)?.sizes.values() ?? []) this.used -= size;
+        this.documents.delete(entry.name);
+        removedKeys.push(entry.name);
+      }
+      for (const [key, end] of owned) {
+        const doc = this.documents.get(key);
+        if (!doc) continue;
+        const target = end ?? { segment: 0, offset: 0 };
+        const kept = doc.sizes.get(target.segment) ?? 0;
+        if (target.offset > kept) continue;
+        await this.truncateNow(key, target.segment, target.offset);
+      }
+      return { removedKeys, freedBytes: before - this.used };
     });
   }
 

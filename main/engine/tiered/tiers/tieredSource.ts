@@ -2,7 +2,7 @@
 // else the disk tier (checksum verified), after which the CPU tier keeps it for the next time.
 import type { SpliceSource } from '../TierManager.ts';
 import type { CpuTier } from './CpuTier.ts';
-import type { BlobRef, DiskTier } from './DiskTier.ts';
+import { BlobCorruptError, type BlobRef, type DiskTier } from './DiskTier.ts';
 
 export function tieredSource(chunk: { key: string; posStart: number; posEnd: number }, cpu: CpuTier, disk: DiskTier, diskKey: string, ref: BlobRef): SpliceSource {
   return {
@@ -15,6 +15,10 @@ export function tieredSource(chunk: { key: string; posStart: number; posEnd: num
       const blob = await disk.read(diskKey, ref);
       cpu.put(chunk.key, blob);
       return { blob, from: 'disk' };
+    },
+    unreadable: (detail) => {
+      cpu.delete(chunk.key);
+      return new BlobCorruptError(diskKey, ref, `llama.cpp cannot parse it (${detail})`);
     },
   };
 }

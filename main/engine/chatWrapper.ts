@@ -1,0 +1,20 @@
+// The chat wrapper both engines render prompts with. node-llama-cpp's Llama 3.1 and 3.2 wrappers print
+// today's date before the system message, and Jinja templates may call strftime_now: the documents'
+// prefix would then change every day, and every document be read again each morning with its old KV
+// orphaned. Strata pins those: no date line in the Llama 3.x wrappers, and templates that take a
+// date_string get a fixed one instead of calling strftime_now. A prompt is a function of the
+// documents, the turns and the question only.
+import { resolveChatWrapper, type ChatWrapper, type LlamaModel } from 'node-llama-cpp';
+
+/** Llama 3.1's own template default, used by templates that print a date when given none. */
+export const PINNED_DATE_STRING = '26 Jul 2024';
+
+export const stableWrapperSettings = {
+  'llama3.1': { todayDate: null },
+  'llama3.2-lightweight': { todayDate: null },
+  jinjaTemplate: { additionalRenderParameters: { date_string: PINNED_DATE_STRING } },
+} as const;
+
+export function resolveStableChatWrapper(model: LlamaModel): ChatWrapper {
+  return resolveChatWrapper(model, { customWrapperSettings: stableWrapperSettings as never });
+}
