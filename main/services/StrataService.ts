@@ -25,7 +25,7 @@ import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
 import { inspectModel } from '../engine/inspectModel.ts';
 import { DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
-import { TieredEngine, tieredEngineUnavailableReason } from '../engine/tiered/TieredEngine.ts';
+import { TieredEngine, tieredEngineUnavailableReason, type TieredEngineOptions } from '../engine/tiered/TieredEngine.ts';
 
 const SETTINGS_KEY = 'engineSettings';
 
@@ -49,6 +49,8 @@ export interface StrataServiceOptions {
   /** Applied over the stored settings for this process only (the CLI's --engine and --gpu-budget). */
   settingsOverride?: Partial<EngineSettings>;
   maxDocumentBytes?: number;
+  /** The tiered engine's disk write seam (fault tests). */
+  diskWriteAndSync?: TieredEngineOptions['diskWriteAndSync'];
 }
 
 interface OpenModel {
@@ -96,6 +98,7 @@ export class StrataService implements StrataApi {
             catalog: this.catalog,
             settings: () => this.currentSettings(),
             onSample: () => this.emitTierChange(),
+            diskWriteAndSync: options.diskWriteAndSync,
           });
     this.emit = options.emit ?? (() => undefined);
     this.ready = Promise.resolve(this.tieredEngine?.sweep?.())
