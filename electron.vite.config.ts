@@ -4,6 +4,8 @@ import react from '@vitejs/plugin-react';
 
 // Three builds into out/: main (ESM, native packages stay external), preload (CommonJS, because
 // sandboxed preloads cannot be ES modules) and the renderer (also served by the browser host).
+// Worker threads' entries need no input here: main code imports them with electron-vite's
+// `?modulePath` suffix (main/engine/workerEntryUrl.ts), which bundles each into out/main/chunks/.
 export default defineConfig({
   main: {
     build: {

@@ -23,3 +23,8 @@ export class DocumentError extends Error {
     this.code = code;
   }
 }
+
+/** The error every cancelled read rejects with. */
+export function cancelledError(displayName: string, reason: unknown): DocumentError {
+  return new DocumentError('CANCELLED', `Reading ${displayName} was cancelled.`, { cause: reason });
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { formatGaps, measureEventLoopGaps } from '../../test/measureEventLoopGaps.ts';
 import { DocumentError, type DocumentErrorCode } from './DocumentError.ts';
 import { extractText } from './extractText.ts';
 import { makeDocx, makePdf, makeZip } from './testFixtures.ts';
@@ -185,5 +186,35 @@ describe('extractText: cancellation', () => {
     assert.ok(error instanceof DocumentError);
     assert.equal(error.code, 'CANCELLED');
     assert.deepEqual(progress, [0, 0.25]);
+  });
+});
+
+describe('extractText: off the main thread', () => {
+  const line = (i: number) => `Line ${i} of the report says the river light is quiet over the green field.`;
+
+  it('keeps the main thread running timers while a long PDF and a long .docx are parsed', { timeout: 120_000 }, async (t) => {
+    const pdf = makePdf(Array.from({ length: 300 }, (_, page) => Array.from({ length: 45 }, (_, i) => line(page * 45 + i))));
+    const docx = await makeDocx(Array.from({ length: 30_000 }, (_, i) => line(i)));
+    for (const [fileName, bytes, lastLine] of [['long.pdf', pdf, line(300 * 45 - 1)], ['long.docx', docx, line(29_999)]] as const) {
+      const { result, gaps, elapsedMs } = await measureEventLoopGaps(() => extractText({ fileName, bytes }));
+      t.diagnostic(`${fileName} (${(bytes.byteLength / 1e6).toFixed(1)} MB, ${result.text.length} chars) in ${elapsedMs.toFixed(0)} ms; main thread: ${formatGaps(gaps)}`);
+      assert.ok(result.text.endsWith(lastLine), `${fileName} read to its end`);
+      assert.ok(gaps.samples >= elapsedMs / 10 / 2, `the timer ran ${gaps.samples} times in ${elapsedMs.toFixed(0)} ms`);
+      assert.ok(gaps.p99Ms < 100, `${fileName}: p99 gap ${gaps.p99Ms.toFixed(1)} ms`);
+    }
+  });
+
+  it('cancelling a long .docx ends its parsing at once', { timeout: 60_000 }, async () => {
+    const docx = await makeDocx(Array.from({ length: 30_000 }, (_, i) => line(i)));
+    const controller = new AbortController();
+    const reading = extractText({ fileName: 'long.docx', bytes: docx, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // mammoth is busy by now
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await reading.catch((e: unknown) => e);
+    assert.ok(error instanceof DocumentError);
+    assert.equal(error.code, 'CANCELLED');
+    assert.match(error.message, /Reading long\.docx was cancelled/);
+    assert.ok(performance.now() - abortedAt < 100, 'rejected without waiting for mammoth');
   });
 });

@@ -1,7 +1,6 @@
-import mammoth from 'mammoth';
 import { decodeText } from './decodeText.ts';
-import { DocumentError, SUPPORTED_FILES_HINT } from './DocumentError.ts';
-import { extractPdfText } from './extractPdfText.ts';
+import { cancelledError, DocumentError, SUPPORTED_FILES_HINT } from './DocumentError.ts';
+import { parseInWorker } from './parseInWorker.ts';
 import { describeZip, listZipEntryNames, sniffFormat } from './sniffFormat.ts';
 
 export type DocumentKind = 'txt' | 'md' | 'pdf' | 'docx';
@@ -28,7 +27,8 @@ const MARKDOWN_EXTENSIONS = new Set(['.md', '.markdown', '.mdown', '.mkd']);
 
 /**
  * Reads a document's text, deciding its kind from its content first and its extension second
- * (a .txt full of NULs is binary; a .rs or .csv that decodes as text is text).
+ * (a .txt full of NULs is binary; a .rs or .csv that decodes as text is text). PDFs and Word
+ * documents are parsed on a worker thread (parseInWorker.ts); aborting `signal` ends that thread.
  * Throws {@link DocumentError} with a message fit to show the user.
  */
 export async function extractText(input: ExtractTextInput): Promise<ExtractedText> {
@@ -36,7 +36,7 @@ export async function extractText(input: ExtractTextInput): Promise<ExtractedTex
   const name = displayName(input.fileName);
   const extension = /\.[^.]+$/.exec(name)?.[0].toLowerCase() ?? '';
   const throwIfCancelled = () => {
-    if (signal?.aborted) throw new DocumentError('CANCELLED', `Reading ${name} was cancelled.`, { cause: signal.reason });
+    if (signal?.aborted) throw cancelledError(name, signal.reason);
   };
 
   throwIfCancelled();
@@ -48,14 +48,14 @@ export async function extractText(input: ExtractTextInput): Promise<ExtractedTex
   let text: string;
   if (sniffed.format === 'pdf') {
     kind = 'pdf';
-    text = await extractPdfText(name, bytes, throwIfCancelled, onProgress);
+    text = await parseInWorker({ kind: 'pdf', displayName: name, bytes, signal, onProgress });
   } else if (sniffed.format === 'zip') {
     const entryNames = listZipEntryNames(bytes);
     // An unreadable ZIP named .docx still goes to mammoth, so the user hears "damaged", not "archive".
     const other = entryNames ? describeZip(entryNames) : extension === '.docx' ? null : UNREADABLE_ZIP;
     if (other) throw unsupported(name, other.label, other.advice);
     kind = 'docx';
-    text = await extractDocxText(name, bytes);
+    text = await parseInWorker({ kind: 'docx', displayName: name, bytes, signal });
   } else if (sniffed.format === 'binary') {
     throw unsupported(name, sniffed.label, sniffed.advice ?? SUPPORTED_FILES_HINT);
   } else if (extension === '.pdf' || extension === '.docx') {
@@ -74,19 +74,6 @@ export async function extractText(input: ExtractTextInput): Promise<ExtractedTex
   if (text.trim() === '') throw emptyText(name, kind);
   if (kind !== 'pdf') onProgress?.(1); // PDFs reported page by page already
   return { kind, text };
-}
-
-async function extractDocxText(name: string, bytes: Uint8Array): Promise<string> {
-  try {
-    const result = await mammoth.extractRawText({ buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
-    return result.value;
-  } catch (error) {
-    throw new DocumentError(
-      'PARSE_FAILED',
-      `${name} could not be read as a Word document; it may be damaged or incomplete. Open it in Word or LibreOffice, save it again as .docx, and add that instead.`,
-      { cause: error },
-    );
-  }
 }
 
 function decodeOrThrow(name: string, bytes: Uint8Array): string {

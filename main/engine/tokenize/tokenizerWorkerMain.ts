@@ -1,0 +1,77 @@
+// The tokenizer's own thread (see TokenizerWorker.ts): one vocab-only model, requests answered one
+// at a time in the order they arrive. Every call into node-llama-cpp here is synchronous, which is
+// the point: it blocks this thread, not the main one.
+//
+// This thread ends itself, between requests, once the main thread sets the CLOSING flag: a
+// worker.terminate() that lands while node-llama-cpp is inside a native call aborts the whole
+// process ("terminate called after throwing an instance of 'Napi::Error'", node-llama-cpp 3.22.1).
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { LlamaModel, Token } from 'node-llama-cpp';
+import { getLlamaRuntime } from '../llamaRuntime.ts';
+import { createPromptRenderer, type PromptRenderer } from '../tiered/promptLayout.ts';
+import { tokenPieces } from '../tiered/tokenPieces.ts';
+import { CLOSING, serializeError, type PackedPieces, type TokenizerReply, type TokenizerRequest, type TokenizerWorkerData } from './tokenizerProtocol.ts';
+
+if (parentPort === null) throw new Error('tokenizerWorkerMain.ts runs as a worker thread; use TokenizerWorker.open()');
+const port: MessagePort = parentPort;
+
+const { modelPath, control } = workerData as TokenizerWorkerData;
+const post = (reply: TokenizerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
+
+const model = await loadVocab();
+if (model !== null) serve(model);
+
+async function loadVocab(): Promise<LlamaModel | null> {
+  try {
+    // The same runtime options as the main thread (llamaRuntime.ts), so this thread binds the binary
+    // the process has already loaded instead of a second build of llama.cpp beside it.
+    const llama = await getLlamaRuntime();
+    return await llama.loadModel({ modelPath, vocabOnly: true });
+  } catch (error) {
+    post({ kind: 'loadFailed', error: serializeError(error) }); // the main side then ends this thread
+    return null;
+  }
+}
+
+function serve(model: LlamaModel): void {
+  const renderers = new Map<boolean, PromptRenderer>();
+  const renderer = (hasChatTemplate: boolean): PromptRenderer => {
+    let known = renderers.get(hasChatTemplate);
+    if (known === undefined) {
+      known = createPromptRenderer(model, hasChatTemplate);
+      renderers.set(hasChatTemplate, known);
+    }
+    return known;
+  };
+
+  port.on('message', (request: TokenizerRequest) => {
+    if (Atomics.load(control, CLOSING) !== 0 || request.op === 'close') process.exit(0); // this thread only
+    try {
+      switch (request.op) {
+        case 'countTokens':
+          post({ kind: 'result', id: request.id, value: model.tokenize(request.text).length });
+          return;
+        case 'tokenize':
+          return postTokens(request.id, model.tokenize(request.text));
+        case 'renderPrompt':
+          return postTokens(request.id, renderer(request.hasChatTemplate).render(request.documents, request.turns, request.question));
+        case 'renderPrefix':
+          return postTokens(request.id, renderer(request.hasChatTemplate).prefix(request.documents));
+        case 'detokenizePieces': {
+          const pieces = tokenPieces(model, Array.from(request.tokens) as Token[]);
+          const packed: PackedPieces = { text: pieces.join(''), lengths: Uint32Array.from(pieces, (piece) => piece.length) };
+          post({ kind: 'result', id: request.id, value: packed }, [packed.lengths.buffer as ArrayBuffer]);
+          return;
+        }
+      }
+    } catch (error) {
+      post({ kind: 'failed', id: request.id, error: serializeError(error) });
+    }
+  });
+  post({ kind: 'ready' });
+}
+
+function postTokens(id: number, tokens: readonly Token[]): void {
+  const packed = Uint32Array.from(tokens);
+  post({ kind: 'result', id, value: packed }, [packed.buffer]);
+}
