@@ -574,8 +574,11 @@ export class StrataService implements StrataApi {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    // The start-up sweep may still be creating the KV folder: let it finish before anything closes.
+    await this.ready;
     for (const controller of [...[...this.asks.values()].map((a) => a.controller), ...this.imports.values()]) controller.abort();
     await this.closeModel();
+    await this.tokenCounting.catch(() => undefined);
     await this.standardEngine.dispose();
     await this.tieredEngine?.dispose();
     this.catalog.dispose();

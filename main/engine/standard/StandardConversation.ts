@@ -23,7 +23,7 @@ export class StandardConversation extends ConversationBase {
     }
     // The template's role markers are covered by the context's slack; the texts are counted here.
     const texts = [...this.documents.map((doc) => doc.text), ...this.history.map((turn) => turn.text), question];
-    const estimatedTokens = texts.reduce((sum, text) => sum + this.model.countTokens(text), 0);
+    const estimatedTokens = texts.reduce((sum, text) => sum + this.model.tokenize(text).length, 0);
     return { mode: 'chat', history: chatHistory(this.documents, this.history, question), estimatedTokens };
   }
 }

@@ -16,6 +16,7 @@ import type { AskOptions, AskResult, EngineConversation, EngineModel, LoadedMode
 import { DisposedError, ModelError, RequestError } from '../errors.ts';
 import { StandardConversation } from './StandardConversation.ts';
 import { resolveStableChatWrapper } from '../chatWrapper.ts';
+import { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 
 const CONTEXT_STEP_TOKENS = 256;
 /** Room for a chat template's role markers around each turn, which tokenize() of the text misses. */
@@ -46,10 +47,14 @@ export class StandardModel implements EngineModel {
     this.onDispose = onDispose;
   }
 
-  countTokens(text: string): number {
+  /** Library counts (a document may be 25 MB of text) are made in a tokenizer worker, opened on first use. */
+  async countTokens(text: string): Promise<number> {
     this.assertAlive();
-    return this.model.tokenize(text).length;
+    this.tokenizer ??= TokenizerWorker.open(this.info.path);
+    return (await this.tokenizer).countTokens(text);
   }
+
+  private tokenizer: Promise<TokenizerWorker> | null = null;
 
   tokenize(text: string): Token[] {
     this.assertAlive();
@@ -175,6 +180,7 @@ export class StandardModel implements EngineModel {
     await this.queue;
     await this.context?.dispose();
     await this.model.dispose();
+    await (await this.tokenizer?.catch(() => null))?.dispose();
     this.onDispose();
   }
 

@@ -16,6 +16,7 @@ import { defaultGpuBudgetTokens, defaultScoringLayers, kvBytesPerToken } from '.
 import { getLlamaBinsDir, loadNativeAddon, type NativeTierContext, type NativeTierModel } from './native/NativeAddon.ts';
 import { TieredModel, type SelectionMode, type TierSample } from './TieredModel.ts';
 import { CpuTier } from './tiers/CpuTier.ts';
+import { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 import { turnsDiskKey } from './turnsDiskKey.ts';
 import { DiskTier, type DiskTierOptions } from './tiers/DiskTier.ts';
 
@@ -135,6 +136,8 @@ export class TieredEngine implements Engine {
       cleanup.push(() => context.dispose());
       const vocab: LlamaModel = await llama.loadModel({ modelPath: path, vocabOnly: true });
       cleanup.push(() => vocab.dispose());
+      const tokenizer = await TokenizerWorker.open(path);
+      cleanup.push(() => tokenizer.dispose());
 
       const opened: TieredModel = new TieredModel({
         info,
@@ -142,6 +145,7 @@ export class TieredEngine implements Engine {
         native,
         context,
         vocab,
+        tokenizer,
         cpu: this.cpuTier(settings),
         disk: await this.diskTier(settings),
         kv: new KvCatalog(this.options.catalog.database),

@@ -11,9 +11,9 @@ import { kvBytesPerToken } from './defaultBudgets.ts';
 import { packAbstracts } from './abstracts/scoreChunks.ts';
 import { chunkKey, ingestPrefix } from './ingestPrefix.ts';
 import type { AddonModelInfo, NativeTierContext, NativeTierModel } from './native/NativeAddon.ts';
-import { createPromptRenderer, type PromptRenderer } from './promptLayout.ts';
+import type { EngineTurn } from '../Engine.ts';
+import type { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 import { TieredConversation } from './TieredConversation.ts';
-import { tokenPieces } from './tokenPieces.ts';
 import { TierManager, type SpliceSource } from './TierManager.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
 import { tieredSource } from './tiers/tieredSource.ts';
@@ -36,6 +36,8 @@ export interface TieredModelParts {
   native: NativeTierModel;
   context: NativeTierContext;
   vocab: LlamaModel;
+  /** Tokenization and prompt rendering off the main thread (the same vocab in a worker). */
+  tokenizer: TokenizerWorker;
   cpu: CpuTier;
   disk: DiskTier;
   kv: KvCatalog;
@@ -73,7 +75,7 @@ export class TieredModel implements EngineModel {
   readonly info: LoadedModelInfo;
   readonly parts: TieredModelParts;
   readonly tiers: TierManager;
-  readonly renderer: PromptRenderer;
+  readonly renderer: AsyncPromptRenderer;
   private readonly prefixes = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
   private readonly prefixBySet = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
   private queue: Promise<unknown> = Promise.resolve();
@@ -82,7 +84,7 @@ export class TieredModel implements EngineModel {
   constructor(parts: TieredModelParts) {
     this.parts = parts;
     this.info = parts.info;
-    this.renderer = createPromptRenderer(parts.vocab, parts.info.hasChatTemplate);
+    this.renderer = workerRenderer(parts.tokenizer, parts.info.hasChatTemplate);
     this.tiers = new TierManager(parts.context, parts.gpuBudgetTokens, () => this.sample());
   }
 
@@ -90,9 +92,9 @@ export class TieredModel implements EngineModel {
     return this.parts.native.info;
   }
 
-  countTokens(text: string): number {
+  countTokens(text: string): Promise<number> {
     this.assertAlive();
-    return this.parts.vocab.tokenize(text).length;
+    return this.parts.tokenizer.countTokens(text);
   }
 
   createConversation(options: { id?: string } = {}): EngineConversation {
@@ -137,7 +139,7 @@ export class TieredModel implements EngineModel {
     if (existing?.state !== 'complete') this.checkDiskRoom(tokens.length);
     const ingest = kv.startIngest({ ...key, documentIds: documents.map((doc) => doc.id), tokenCount: tokens.length });
     if (ingest.state !== 'complete') await this.makeDiskRoom(ingest.id, ingest.tokenCount - ingest.tokensDone, options);
-    const pieces = tokenPieces(vocab, tokens);
+    const pieces = await this.parts.tokenizer.detokenizePieces(tokens);
     const { chunks, evaluatedTokens } = await ingestPrefix({
       tiers: this.tiers,
       tokens,
@@ -309,6 +311,7 @@ export class TieredModel implements EngineModel {
     await this.parts.context.dispose();
     await this.parts.native.dispose();
     await this.parts.vocab.dispose();
+    await this.parts.tokenizer.dispose();
     this.parts.onDispose();
   }
 
@@ -365,4 +368,25 @@ class BoundedMap<K, V> extends Map<K, V> {
     while (this.size > this.limit) super.delete(this.keys().next().value as K);
     return this;
   }
+}
+
+/** promptLayout's renderer, run in the tokenizer worker: a 25 MB library never blocks the main thread. */
+export interface AsyncPromptRenderer {
+  render(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string): Promise<number[]>;
+  prefix(documents: readonly EngineDocument[]): Promise<number[]>;
+  prefixWithTurns(documents: readonly EngineDocument[], turns: readonly EngineTurn[]): Promise<number[]>;
+}
+
+function workerRenderer(tokenizer: TokenizerWorker, hasChatTemplate: boolean): AsyncPromptRenderer {
+  return {
+    render: (documents, turns, question) => tokenizer.renderPrompt(documents, turns, question, hasChatTemplate),
+    prefix: (documents) => tokenizer.renderPrefix(documents, hasChatTemplate),
+    // As promptLayout's prefixWithTurns: what two questions differing from their first character share.
+    prefixWithTurns: async (documents, turns) => {
+      const [a, b] = await Promise.all([tokenizer.renderPrompt(documents, turns, 'A', hasChatTemplate), tokenizer.renderPrompt(documents, turns, 'Z', hasChatTemplate)]);
+      let i = 0;
+      while (i < a.length && i < b.length && a[i] === b[i]) i++;
+      return a.slice(0, i);
+    },
+  };
 }
