@@ -32,7 +32,7 @@ function app(t: TestContext, dataDir: string, extra: Partial<StrataServiceOption
     async restart(): Promise<StrataService> {
       await service?.dispose();
       const next = start();
-      await next.whenReady();
+      await next.whenReady?.();
       return next;
     },
   };
@@ -54,10 +54,13 @@ function filesUnder(dir: string): { path: string; bytes: number }[] {
 const kvBytes = (dataDir: string) => filesUnder(join(dataDir, 'kv')).reduce((sum, f) => sum + f.bytes, 0);
 const kvFolders = (dataDir: string) => (existsSync(join(dataDir, 'kv')) ? readdirSync(join(dataDir, 'kv')) : []);
 
-async function askNeedle(service: StrataService, conversationId: string, haystack: Haystack, i: number, requestId = `ask-${conversationId}-${i}-${Math.random()}`) {
+/** Right when the answer starts with the needle's values (a longer answer goes on with filler). */
+async function askNeedle(service: StrataService, conversationId: string, haystack: Haystack, i: number, maxTokens = 2) {
   const needle = haystack.needles[i % haystack.needles.length];
-  const message = await service.chat.ask({ requestId, conversationId, question: needleQuestion(needle.key), maxTokens: 2 });
-  return { message, right: message.text.trim() === needle.values.join(' '), expected: needle.values.join(' ') };
+  const requestId = `ask-${conversationId}-${i}-${Math.random()}`;
+  const message = await service.chat.ask({ requestId, conversationId, question: needleQuestion(needle.key), maxTokens });
+  const expected = needle.values.join(' ');
+  return { message, right: message.text.trim().startsWith(expected), expected };
 }
 
 const doc3k = (seed: number, needles = 6) => makeHaystack({ wordCount: 3000, seed, needles: Array.from({ length: needles }, (_, i) => ({ depth: 0.05 + (0.9 * i) / Math.max(1, needles - 1) })) });
@@ -170,7 +173,8 @@ test('a 10-turn needle conversation under a 1,024-token budget is right at every
       service = await a.restart();
       await service.models.open({ path: modelPath });
     }
-    const result = await askNeedle(service, conversation.id, hay, i);
+    // Answers of 24 tokens: long turns are what used to crowd out the documents.
+    const result = await askNeedle(service, conversation.id, hay, i, 24);
     assert.equal(result.message.status, 'complete', `turn ${turn + 1}: ${result.message.error?.code ?? ''} ${result.message.error?.message ?? ''}`);
     if (result.right) right++;
     else console.log(`# turn ${turn + 1}: got "${result.message.text}", expected "${result.expected}"`);
@@ -178,7 +182,7 @@ test('a 10-turn needle conversation under a 1,024-token budget is right at every
   }
   console.log(`# 10-turn conversation: ${right}/10 right; prompt tokens evaluated per ask after the first: ${evaluated.join(', ')}`);
   assert.equal(right, 10);
-  assert.ok(Math.max(...evaluated) <= 16, 'each ask evaluates only its question and the end of the last turn, also after the restart');
+  assert.ok(Math.max(...evaluated) <= 32, 'each ask evaluates only its question and the end of the last turn, also after the restart');
 });
 
 test('one answer at a time per conversation; other conversations queue and can be stopped while queued', { timeout: 300_000 }, async (t) => {

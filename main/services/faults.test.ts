@@ -153,7 +153,7 @@ test(`SIGKILL at ${KILLS} random points of reading and answering: consistent aft
     stages.push(answers.length === 0 ? 'reading' : `answer ${answers.length}`);
     const service = new StrataService({ dataDir, host: 'browser', version: 'test' });
     try {
-      await service.whenReady();
+      await service.whenReady?.();
       await checkConsistency(dataDir);
     } finally {
       await service.dispose();
@@ -161,7 +161,7 @@ test(`SIGKILL at ${KILLS} random points of reading and answering: consistent aft
   }
   console.log(`# killed at: ${stages.join(', ')}`);
   const service = serviceWith(t, dataDir);
-  await service.whenReady();
+  await service.whenReady?.();
   await service.models.open({ path: modelPath });
   const [conversation] = await service.chat.listConversations();
   for (const [i, needle] of hay.needles.entries()) {

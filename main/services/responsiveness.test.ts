@@ -8,17 +8,22 @@ import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
 import { tempDir } from '../test/tempDir.ts';
 import { StrataService } from './StrataService.ts';
 
-/** Calls app.info every 10 ms until `work` settles; returns the latencies. */
+/**
+ * A client that sends app.info every 10 ms until `work` settles: each latency runs from when the call
+ * was due, so time the event loop spends blocked counts against the calls waiting behind it.
+ */
 async function latenciesDuring(service: StrataService, work: Promise<unknown>): Promise<number[]> {
   let done = false;
   void work.finally(() => (done = true)).catch(() => undefined);
   const latencies: number[] = [];
-  while (!done) {
-    const started = performance.now();
-    await service.app.info();
+  const start = performance.now();
+  for (let k = 0; !done; k++) {
+    const due = start + k * 10;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     await new Promise((resolve) => setImmediate(resolve));
-    latencies.push(performance.now() - started);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await service.app.info();
+    latencies.push(performance.now() - due);
   }
   await work;
   return latencies;

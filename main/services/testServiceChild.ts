@@ -6,7 +6,7 @@ import { StrataService } from './StrataService.ts';
 const [dataDir, modelPath, textPath, questionsJson] = process.argv.slice(2);
 const questions = JSON.parse(questionsJson) as string[];
 const service = new StrataService({ dataDir, host: 'browser', version: 'test' });
-await service.whenReady();
+await service.whenReady?.();
 await service.settings.update({ gpuBudgetTokens: 1024, chunkMaxTokens: 128 });
 await service.models.open({ path: modelPath });
 const doc = await service.documents.import({ requestId: 'doc', fileName: 'haystack.txt', bytes: readFileSync(textPath) });
