@@ -3,9 +3,11 @@
 // at a time per conversation, transactional settings. Every test runs the real tiered engine on the
 // needle model through the service, restarting it the way a person closes and reopens the app.
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { Catalog } from '../catalog/Catalog.ts';
 import type { EngineSettings, MessageInfo, StrataEvents } from '../../preload/api.ts';
 import { ensureTestModel } from '../engine/testModels/cli.ts';
 import { makeHaystack, needleQuestion, type Haystack } from '../engine/testModels/haystack.ts';
@@ -241,4 +243,36 @@ test('settings are transactional: a value the model refuses is not stored and th
   assert.ok(a.events.some((e) => e.event === 'models.onStatus' && e.payload.state === 'closed') || (await service.models.current()) === null);
   await assert.rejects(service.chat.regenerate({ requestId: 'r', conversationId: conversation.id, maxTokens: 2 }), { code: 'NO_MODEL' });
   assert.deepEqual(await service.chat.messages({ conversationId: conversation.id }), messages, 'regenerate without a model removed nothing');
+});
+
+test('a stored blob llama.cpp can no longer parse (another build) is dropped and the document read again, never a hard error', { timeout: 300_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const dataDir = tempDir(t);
+  const a = app(t, dataDir);
+  let service = a.start();
+  await service.settings.update(BUDGET);
+  await service.models.open({ path: modelPath });
+  const hay = doc3k(81);
+  const doc = await importText(service, 'a.txt', hay.text);
+  const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
+  assert.ok((await askNeedle(service, conversation.id, hay, 0)).right);
+  await service.dispose();
+
+  // Rewrite the sink chunk's blob header with bytes llama.cpp rejects, and give it a matching checksum,
+  // as a blob from an incompatible build would look: intact on disk, unreadable to this llama.cpp.
+  const catalog = new Catalog(join(dataDir, 'catalog.sqlite'));
+  const row = catalog.database.prepare('SELECT ingest_id, segment, offset, length FROM kv_chunks WHERE chunk_index = 0').get() as { ingest_id: string; segment: number; offset: number; length: number };
+  const file = join(dataDir, 'kv', row.ingest_id, `${row.segment}.seg`);
+  const bytes = readFileSync(file);
+  bytes.fill(0xab, row.offset, row.offset + 64);
+  writeFileSync(file, bytes);
+  catalog.database.prepare('UPDATE kv_chunks SET crc32 = ? WHERE ingest_id = ? AND chunk_index = 0').run(crc32(bytes.subarray(row.offset, row.offset + row.length)), row.ingest_id);
+  catalog.dispose();
+
+  service = await a.restart();
+  await service.models.open({ path: modelPath });
+  const again = await askNeedle(service, conversation.id, hay, 1);
+  assert.equal(again.message.status, 'complete', again.message.error?.message);
+  assert.ok(again.right);
+  assert.ok((again.message.metrics?.tiered?.documentTokensEvaluated ?? 0) > 2000, 'the document was read again');
 });
