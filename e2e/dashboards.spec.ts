@@ -115,6 +115,26 @@ test('engine settings: a bad budget is refused with the reason, a good one shows
   await expect(strata.memoryDashboard).toContainText('/ 1,536 tokens');
 });
 
+test('a setting the model refuses is not stored: the model stays open, Revert shows the stored values, answers still come', async ({ strata }) => {
+  const { page } = strata;
+  const { needle, expected } = await openNeedleDocument(strata, 'layers.txt', 17, 1500);
+  await strata.openSideTab('Settings');
+  const panel = strata.settingsPanel;
+  const layers = panel.getByRole('textbox', { name: 'Scoring layers' });
+  const stored = await layers.inputValue();
+  await layers.fill('5');
+  await panel.getByRole('button', { name: 'Apply settings' }).click();
+  await expect(panel.getByRole('alert')).toContainText('INVALID_SETTING');
+  await expect(panel.getByRole('alert')).toContainText('layer 5');
+  await expect(page.getByTestId('current-model')).toContainText('needle');
+  await panel.getByRole('button', { name: 'Revert changes' }).click();
+  await expect(layers).toHaveValue(stored);
+  const answer = await strata.ask(needleQuestion(needle.key));
+  await strata.waitForAnswer(answer);
+  await expect(answer).toHaveAttribute('data-status', 'complete');
+  expect(await strata.messageText(answer)).toMatch(new RegExp(`^${expected}\\b`));
+});
+
 test('Regenerate replaces the last answer, and Copy puts an answer on the clipboard', async ({ strata }) => {
   const { page } = strata;
   const { needle, expected } = await openNeedleDocument(strata, 'facts.txt', 23, 1500);

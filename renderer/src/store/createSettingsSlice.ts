@@ -34,6 +34,9 @@ export const createSettingsSlice: SliceCreator<SettingsSlice> = (set, get) => ({
       set({ settings, settingsSaving: false });
     } catch (err) {
       set({ settingsSaving: false });
+      // Nothing was stored: show the values the engine has and the model it has open now.
+      await get().loadSettings();
+      await get().refreshModels();
       return toErrorPayload(err);
     }
     // The engine reopened the model under the new settings: its engine, budgets and residency changed.
