@@ -305,6 +305,15 @@ export class KvCatalog {
       );
   }
 
+  /** Conversations whose stored turns follow one of these ingests (they go when the ingest goes). */
+  conversationsWithTurnsAfter(ingestIds: readonly string[]): string[] {
+    if (ingestIds.length === 0) return [];
+    const rows = this.db
+      .prepare(`SELECT DISTINCT conversation_id FROM kv_turns WHERE prefix_key IN (${ingestIds.map(() => '?').join(', ')})`)
+      .all(...ingestIds) as { conversation_id: string }[];
+    return rows.map((row) => row.conversation_id);
+  }
+
   /** Forgets the turn chunks from `index` on (all of them for 0). */
   deleteTurnsFrom(conversationId: string, index: number): void {
     this.db.prepare('DELETE FROM kv_turns WHERE conversation_id = ? AND chunk_index >= ?').run(conversationId, index);
@@ -338,21 +347,26 @@ export interface KvTurn {
 }
 
 function toTurn(row: Row): KvTurn {
-  const tokenBytes = row.tokens as Uint8Array;
-  const tokens = new Int32Array(tokenBytes.byteLength >>> 2);
-  new Uint8Array(tokens.buffer).set(tokenBytes.subarray(0, tokens.byteLength));
-  const blob = row.abstract as Uint8Array;
-  const abstract = new Float32Array(blob.byteLength >>> 2);
-  new Uint8Array(abstract.buffer).set(blob.subarray(0, abstract.byteLength));
   return {
     index: Number(row.chunk_index),
     prefixKey: String(row.prefix_key),
     posStart: Number(row.pos_start),
     posEnd: Number(row.pos_end),
-    tokens: Array.from(tokens),
-    ref: { segment: Number(row.segment), offset: Number(row.offset), length: Number(row.length), crc32: Number(row.crc32) },
-    abstract,
+    tokens: Array.from(copyInto(Int32Array, row.tokens as Uint8Array)),
+    ref: toRef(row),
+    abstract: copyInto(Float32Array, row.abstract as Uint8Array),
   };
+}
+
+/** Copies SQLite's bytes into a fresh typed array: they need not be 4-byte aligned for a view. */
+function copyInto<T extends Float32Array | Int32Array>(Type: { new (length: number): T }, bytes: Uint8Array): T {
+  const out = new Type(bytes.byteLength >>> 2);
+  new Uint8Array(out.buffer).set(bytes.subarray(0, out.byteLength));
+  return out;
+}
+
+function toRef(row: Row): BlobRef {
+  return { segment: Number(row.segment), offset: Number(row.offset), length: Number(row.length), crc32: Number(row.crc32) };
 }
 
 const INGEST_SELECT = `SELECT i.*, (SELECT COUNT(*) FROM kv_chunks c WHERE c.ingest_id = i.id) AS chunk_count FROM kv_ingests i`;
@@ -374,10 +388,7 @@ function toIngest(row: Row): KvIngest {
 }
 
 function toChunk(row: Row): KvChunk {
-  const blob = row.abstract as Uint8Array;
-  // Copy into a fresh buffer: SQLite's bytes need not be 4-byte aligned for a Float32Array view.
-  const abstract = new Float32Array(blob.byteLength >>> 2);
-  new Uint8Array(abstract.buffer).set(blob.subarray(0, abstract.byteLength));
+  const abstract = copyInto(Float32Array, row.abstract as Uint8Array);
   return {
     index: Number(row.chunk_index),
     tokenStart: Number(row.token_start),
@@ -386,7 +397,7 @@ function toChunk(row: Row): KvChunk {
     posEnd: Number(row.pos_end),
     charStart: Number(row.char_start),
     charEnd: Number(row.char_end),
-    ref: { segment: Number(row.segment), offset: Number(row.offset), length: Number(row.length), crc32: Number(row.crc32) },
+    ref: toRef(row),
     abstract,
   };
 }

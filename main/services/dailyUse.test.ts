@@ -3,7 +3,7 @@
 // at a time per conversation, transactional settings. Every test runs the real tiered engine on the
 // needle model through the service, restarting it the way a person closes and reopens the app.
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { crc32 } from 'node:zlib';
@@ -11,6 +11,7 @@ import { Catalog } from '../catalog/Catalog.ts';
 import type { EngineSettings, MessageInfo, StrataEvents } from '../../preload/api.ts';
 import { ensureTestModel } from '../engine/testModels/cli.ts';
 import { makeHaystack, needleQuestion, type Haystack } from '../engine/testModels/haystack.ts';
+import { filesUnder, kvBytesOnDisk } from '../test/kvFiles.ts';
 import { tempDir } from '../test/tempDir.ts';
 import { StrataService, type StrataServiceOptions } from './StrataService.ts';
 
@@ -27,6 +28,7 @@ function app(t: TestContext, dataDir: string, extra: Partial<StrataServiceOption
   t.after(() => service?.dispose());
   return {
     events,
+    dataDir,
     start,
     get service(): StrataService {
       return service!;
@@ -46,14 +48,7 @@ async function importText(service: StrataService, name: string, text: string) {
   return service.documents.import({ requestId: `import-${name}`, fileName: name, bytes: new TextEncoder().encode(text) });
 }
 
-function filesUnder(dir: string): { path: string; bytes: number }[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => ({ path: join(e.parentPath, e.name), bytes: statSync(join(e.parentPath, e.name)).size }));
-}
-
-const kvBytes = (dataDir: string) => filesUnder(join(dataDir, 'kv')).reduce((sum, f) => sum + f.bytes, 0);
+const kvBytes = kvBytesOnDisk;
 const kvFolders = (dataDir: string) => (existsSync(join(dataDir, 'kv')) ? readdirSync(join(dataDir, 'kv')) : []);
 
 /** Right when the answer starts with the needle's values (a longer answer goes on with filler). */
@@ -65,18 +60,24 @@ async function askNeedle(service: StrataService, conversationId: string, haystac
   return { message, right: message.text.trim().startsWith(expected), expected };
 }
 
+/** A started app with the budget set, the needle model open, one 3K-token document and a conversation on it. */
+async function withDocument(t: TestContext, seed: number) {
+  const modelPath = await ensureTestModel('needle');
+  const a = app(t, tempDir(t));
+  const service = a.start();
+  await service.settings.update(BUDGET);
+  const model = await service.models.open({ path: modelPath });
+  const hay = doc3k(seed);
+  const doc = await importText(service, 'a.txt', hay.text);
+  const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
+  return { a, service, modelPath, model, hay, doc, conversation, dataDir: a.dataDir };
+}
+
 const doc3k = (seed: number, needles = 6) => makeHaystack({ wordCount: 3000, seed, needles: Array.from({ length: needles }, (_, i) => ({ depth: 0.05 + (0.9 * i) / Math.max(1, needles - 1) })) });
 
 test('removing a document or a conversation frees its KV at once; the start-up sweep deletes what no row owns', { timeout: 300_000 }, async (t) => {
-  const modelPath = await ensureTestModel('needle');
-  const dataDir = tempDir(t);
-  const a = app(t, dataDir);
-  let service = a.start();
-  await service.settings.update(BUDGET);
-  await service.models.open({ path: modelPath });
-  const hay = doc3k(21);
-  const doc = await importText(service, 'a.txt', hay.text);
-  const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
+  const { a, hay, doc, conversation, dataDir, ...opened } = await withDocument(t, 21);
+  let service = opened.service;
   assert.ok((await askNeedle(service, conversation.id, hay, 0)).right);
   assert.ok((await askNeedle(service, conversation.id, hay, 1)).right);
   const withDoc = kvBytes(dataDir);
@@ -237,24 +238,22 @@ test('settings are transactional: a value the model refuses is not stored and th
   await service.settings.update({ reselectEveryTokens: 16 });
   assert.equal((await running).status, 'stopped');
   assert.ok(a.events.some((e) => e.event === 'app.onNotice' && /Stopped the answer/.test(e.payload.message)));
+  const afterChange = await askNeedle(service, conversation.id, hay, 2);
+  assert.ok(afterChange.right);
+  assert.equal(afterChange.message.metrics?.tiered?.documentTokensEvaluated, 0, 'a setting that does not change the KV layout does not make the document be read again');
 
   const messages = await service.chat.messages({ conversationId: conversation.id });
+  assert.ok(kvFolders(a.dataDir).length >= 2);
   await service.models.forget({ id: model.id });
+  assert.deepEqual(kvFolders(a.dataDir), [], "forgetting the model freed its documents' KV and the turns that followed them");
   assert.ok(a.events.some((e) => e.event === 'models.onStatus' && e.payload.state === 'closed') || (await service.models.current()) === null);
   await assert.rejects(service.chat.regenerate({ requestId: 'r', conversationId: conversation.id, maxTokens: 2 }), { code: 'NO_MODEL' });
   assert.deepEqual(await service.chat.messages({ conversationId: conversation.id }), messages, 'regenerate without a model removed nothing');
 });
 
 test('a stored blob llama.cpp can no longer parse (another build) is dropped and the document read again, never a hard error', { timeout: 300_000 }, async (t) => {
-  const modelPath = await ensureTestModel('needle');
-  const dataDir = tempDir(t);
-  const a = app(t, dataDir);
-  let service = a.start();
-  await service.settings.update(BUDGET);
-  await service.models.open({ path: modelPath });
-  const hay = doc3k(81);
-  const doc = await importText(service, 'a.txt', hay.text);
-  const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
+  const { a, hay, conversation, dataDir, modelPath, ...opened } = await withDocument(t, 81);
+  let service = opened.service;
   assert.ok((await askNeedle(service, conversation.id, hay, 0)).right);
   await service.dispose();
 

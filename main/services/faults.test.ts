@@ -4,7 +4,7 @@
 // answers are right.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
@@ -16,19 +16,12 @@ import { ensureTestModel } from '../engine/testModels/cli.ts';
 import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
 import { DiskTier } from '../engine/tiered/tiers/DiskTier.ts';
 import { turnsDiskKey } from '../engine/tiered/turnsDiskKey.ts';
+import { kvBytesOnDisk } from '../test/kvFiles.ts';
 import { tempDir } from '../test/tempDir.ts';
 import { StrataService } from './StrataService.ts';
 
 const hay = makeHaystack({ wordCount: 3000, seed: 71, needles: [0.1, 0.35, 0.6, 0.85].map((depth) => ({ depth })) });
 const BUDGET = { gpuBudgetTokens: 1024, chunkMaxTokens: 128 };
-
-function kvBytesOnDisk(dataDir: string): number {
-  const root = join(dataDir, 'kv');
-  if (!existsSync(root)) return 0;
-  return readdirSync(root, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
-}
 
 /** Every row's blob reads back with its checksum, and the bytes on disk are exactly the rows' bytes. */
 async function checkConsistency(dataDir: string): Promise<{ rows: number; bytes: number }> {

@@ -88,6 +88,11 @@ export class TieredEngine implements Engine {
   private async forgetIngests(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const disk = await this.diskTier(this.options.settings());
+    // Turns stored after these prefixes can never be used again: they go too.
+    for (const conversationId of this.kv.conversationsWithTurnsAfter(ids)) {
+      this.kv.deleteTurnsFrom(conversationId, 0);
+      await disk.removeDocument(turnsDiskKey(conversationId));
+    }
     for (const id of ids) {
       // An open model drops its in-memory copies too; it waits for the answer using them to end.
       const open = [...this.models].find((m): m is TieredModel => m instanceof TieredModel);

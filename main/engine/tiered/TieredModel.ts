@@ -17,6 +17,7 @@ import { TieredConversation } from './TieredConversation.ts';
 import { TierManager, type SpliceSource } from './TierManager.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
 import { tieredSource } from './tiers/tieredSource.ts';
+import { turnsDiskKey } from './turnsDiskKey.ts';
 import type { DiskTier } from './tiers/DiskTier.ts';
 
 export type SelectionMode = 'scores' | 'recent';
@@ -265,6 +266,11 @@ export class TieredModel implements EngineModel {
     for (const key of this.tiers.residentKeys()) if (key.startsWith(`${ingestId}#`)) await this.tiers.evict(key);
     kv.deleteIngest(ingestId);
     await disk.removeDocument(ingestId);
+    // Turns stored after this prefix follow an ingest that no longer exists: they go too.
+    for (const conversationId of kv.conversationsWithTurnsAfter([ingestId])) {
+      kv.deleteTurnsFrom(conversationId, 0);
+      await disk.removeDocument(turnsDiskKey(conversationId));
+    }
   }
 
   /** A splice source for a document chunk: the CPU tier first, else the disk tier (checksum verified). */
