@@ -34,8 +34,10 @@ export const createSettingsSlice: SliceCreator<SettingsSlice> = (set, get) => ({
       set({ settings, settingsSaving: false });
     } catch (err) {
       set({ settingsSaving: false });
-      // Nothing was stored: show the values the engine has and the model it has open now.
-      await get().loadSettings();
+      // Nothing was stored. The panel keeps the user's draft; only if the engine's values differ from the
+      // ones shown (another window changed them) do they replace them, so Revert shows what is stored.
+      const stored = await getStrataClient().api.settings.get().catch(() => null);
+      if (stored && JSON.stringify(stored) !== JSON.stringify(get().settings)) set({ settings: stored });
       await get().refreshModels();
       return toErrorPayload(err);
     }
