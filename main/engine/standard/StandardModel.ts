@@ -15,6 +15,7 @@ import type { AskMetrics } from '../../../preload/api.ts';
 import type { AskOptions, AskResult, EngineConversation, EngineModel, LoadedModelInfo } from '../Engine.ts';
 import { DisposedError, ModelError, RequestError } from '../errors.ts';
 import { StandardConversation } from './StandardConversation.ts';
+import { withBeginningToken } from '../bosToken.ts';
 import { resolveStableChatWrapper } from '../chatWrapper.ts';
 import { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 
@@ -78,8 +79,8 @@ export class StandardModel implements EngineModel {
     const chat = plan.mode === 'chat';
     const maxTokens = options.maxTokens ?? (chat ? DEFAULT_MAX_TOKENS_CHAT : DEFAULT_MAX_TOKENS_RAW);
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RequestError('INVALID_ARGUMENT', `maxTokens must be a positive integer, got ${maxTokens}`);
-    // +1 for the BOS token that node-llama-cpp prepends to a raw prompt.
-    const promptTokens = plan.mode === 'raw' ? plan.tokens.length + 1 : plan.estimatedTokens;
+    // With the BOS node-llama-cpp prepends to a raw prompt, when the model's metadata asks for one.
+    const promptTokens = plan.mode === 'raw' ? this.withBos(plan.tokens).length : plan.estimatedTokens;
     const sequence = await this.sequenceFor(promptTokens + maxTokens);
 
     const reusedTokens = plan.mode === 'raw' ? commonPrefixLength(sequence.contextTokens, this.withBos(plan.tokens)) : 0;
@@ -141,8 +142,7 @@ export class StandardModel implements EngineModel {
   }
 
   private withBos(tokens: Token[]): Token[] {
-    const bos = this.model.tokens.bos;
-    return bos == null ? tokens : [bos, ...tokens];
+    return withBeginningToken(this.model, tokens);
   }
 
   /** A context big enough for the prompt and the answer; grown (never silently truncated) on demand. */

@@ -23,6 +23,8 @@ export interface RandomModelOptions {
   contextLength?: number;
   /** A Jinja chat template (tokenizer.chat_template), to exercise the chat path of the engines. */
   chatTemplate?: string;
+  /** tokenizer.ggml.add_bos_token; default true. Qwen2/Qwen3/Phi-3 GGUFs say false. */
+  addBosToken?: boolean;
 }
 
 export const MIN_RANDOM_VOCAB = FIRST_PIECE_ID + 1;
@@ -87,6 +89,7 @@ export async function makeRandomModel(outPath: string, options: RandomModelOptio
       }),
       ...spmVocabMetadata(spmVocab),
       ...(options.chatTemplate ? { 'tokenizer.chat_template': meta.string(options.chatTemplate) } : {}),
+      ...(options.addBosToken === false ? { 'tokenizer.ggml.add_bos_token': meta.bool(false) } : {}),
     },
     tensors,
   });

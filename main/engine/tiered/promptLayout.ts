@@ -2,6 +2,7 @@
 // that only depends on the documents (ingested once, tiered, persisted) and the part that changes
 // with every question (turns and the question, evaluated per ask).
 import type { ChatWrapper, LlamaModel, Token } from 'node-llama-cpp';
+import { withBeginningToken } from '../bosToken.ts';
 import { resolveStableChatWrapper } from '../chatWrapper.ts';
 import type { EngineDocument, EngineTurn } from '../Engine.ts';
 import { chatHistory, rawPromptText } from '../promptText.ts';
@@ -30,11 +31,7 @@ export function createPromptRenderer(model: LlamaModel, hasChatTemplate: boolean
 }
 
 function rawRenderer(model: LlamaModel): PromptRenderer['render'] {
-  const bos = model.tokens.bos;
-  return (documents, turns, question) => {
-    const tokens = model.tokenize(rawPromptText(documents, turns, question));
-    return bos == null ? tokens : [bos, ...tokens];
-  };
+  return (documents, turns, question) => withBeginningToken(model, model.tokenize(rawPromptText(documents, turns, question)));
 }
 
 function chatRenderer(model: LlamaModel, wrapper: ChatWrapper): PromptRenderer['render'] {
