@@ -153,8 +153,9 @@ export interface EngineSettings {
   gpuBudgetTokens: number | null;
   cpuTierBytes: number;
   diskBudgetBytes: number;
-  chunkMinTokens: number;
-  chunkMaxTokens: number;
+  /** Chunk size bounds in tokens; null follows the GPU budget (chunks of about 1/16 of it, 16 to 256). */
+  chunkMinTokens: number | null;
+  chunkMaxTokens: number | null;
   /** Layers whose keys are abstracted and whose queries score chunks; null picks them per model. */
   scoringLayers: number[] | null;
   /** Re-select chunks every N generated tokens; 0 turns progressive selection off. */

@@ -5,7 +5,10 @@ import { appVersion } from '../host/appVersion.ts';
 import { resolveDataDir } from '../host/dataDir.ts';
 import { claimDataDir } from '../host/dataDirLock.ts';
 import { StrataService } from '../services/StrataService.ts';
-import { parseOptions, positiveInteger } from './parseOptions.ts';
+import type { EngineSettings } from '../../preload/api.ts';
+import { errorPayload } from '../engine/errors.ts';
+import { DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
+import { nonNegativeInteger, parseOptions, positiveInteger } from './parseOptions.ts';
 import { UsageError } from './UsageError.ts';
 
 export async function runAsk(argv: string[]): Promise<number> {
@@ -15,6 +18,12 @@ export async function runAsk(argv: string[]): Promise<number> {
     question: { type: 'string' },
     engine: { type: 'string', default: 'tiered' },
     'gpu-budget': { type: 'string' },
+    'chunk-min-tokens': { type: 'string' },
+    'chunk-max-tokens': { type: 'string' },
+    'cpu-tier-bytes': { type: 'string' },
+    'disk-budget-bytes': { type: 'string' },
+    'scoring-layers': { type: 'string' },
+    'reselect-every': { type: 'string' },
     'max-tokens': { type: 'string' },
     'data-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -24,7 +33,29 @@ export async function runAsk(argv: string[]): Promise<number> {
   if (values.engine !== 'standard' && values.engine !== 'tiered') throw new UsageError(`--engine must be standard or tiered, got "${values.engine}"`);
   const gpuBudget = positiveInteger(values['gpu-budget'], '--gpu-budget');
   const maxTokens = positiveInteger(values['max-tokens'], '--max-tokens');
-  if (gpuBudget !== undefined && values.engine === 'standard') console.error('--gpu-budget applies to the tiered engine only; the standard engine keeps the full KV cache.');
+  // Every setting of the Settings tab, for this run only (validated by the service like the UI's).
+  const override: Partial<EngineSettings> = { engine: values.engine };
+  if (gpuBudget !== undefined) override.gpuBudgetTokens = gpuBudget;
+  const chunkMin = positiveInteger(values['chunk-min-tokens'], '--chunk-min-tokens');
+  if (chunkMin !== undefined) override.chunkMinTokens = chunkMin;
+  const chunkMax = positiveInteger(values['chunk-max-tokens'], '--chunk-max-tokens');
+  if (chunkMax !== undefined) override.chunkMaxTokens = chunkMax;
+  const cpuTier = nonNegativeInteger(values['cpu-tier-bytes'], '--cpu-tier-bytes');
+  if (cpuTier !== undefined) override.cpuTierBytes = cpuTier;
+  const diskBudget = positiveInteger(values['disk-budget-bytes'], '--disk-budget-bytes');
+  if (diskBudget !== undefined) override.diskBudgetBytes = diskBudget;
+  if (values['scoring-layers'] !== undefined) {
+    override.scoringLayers = values['scoring-layers'].split(',').map((part) => nonNegativeInteger(part.trim(), '--scoring-layers')!);
+  }
+  const reselect = nonNegativeInteger(values['reselect-every'], '--reselect-every');
+  if (reselect !== undefined) override.reselectEveryTokens = reselect;
+  try {
+    mergeSettings(DEFAULT_SETTINGS, override);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const tieredOnly = ['gpu-budget', 'chunk-min-tokens', 'chunk-max-tokens', 'cpu-tier-bytes', 'disk-budget-bytes', 'scoring-layers', 'reselect-every'].filter((name) => values[name as keyof typeof values] !== undefined);
+  if (tieredOnly.length > 0 && values.engine === 'standard') console.error(`${tieredOnly.map((n) => `--${n}`).join(', ')} apply to the tiered engine only; the standard engine keeps the full KV cache.`);
 
   // Before the service opens the catalog: a second Strata on this folder stops here (exit 2).
   const dataDir = resolveDataDir(values['data-dir']);
@@ -36,7 +67,7 @@ export async function runAsk(argv: string[]): Promise<number> {
       dataDir,
       host: 'browser',
       version: appVersion(),
-      settingsOverride: { engine: values.engine, ...(gpuBudget !== undefined ? { gpuBudgetTokens: gpuBudget } : {}) },
+      settingsOverride: override,
       emit: (event, payload) => {
         if (!values.json && event === 'chat.onToken') process.stdout.write((payload as { text: string }).text);
       },
@@ -45,8 +76,11 @@ export async function runAsk(argv: string[]): Promise<number> {
     lock.release();
     throw error;
   }
+  // With --json every outcome is one object on stdout, failures included: {engine, error: {code, message}}.
+  let engine: string | null = null;
   try {
     const model = await service.models.open({ path: resolve(values.model) });
+    engine = model.engine ?? null;
     if (model.engineNotice) console.error(`strata: ${model.engineNotice}`);
     const documentIds: string[] = [];
     for (const doc of values.doc ?? []) {
@@ -61,16 +95,20 @@ export async function runAsk(argv: string[]): Promise<number> {
       maxTokens,
     });
     if (message.status === 'error') {
-      if (values.json) console.log(JSON.stringify({ answer: message.text, error: message.error, metrics: {} }));
+      if (values.json) console.log(JSON.stringify({ answer: message.text, engine, engineNotice: model.engineNotice, error: message.error, metrics: {} }));
       else console.error(`strata: ${message.error?.message ?? 'the question failed'}`);
       return 1;
     }
     if (values.json) {
-      console.log(JSON.stringify({ answer: message.text, engine: model.engine, stopped: message.status === 'stopped', conversationId: conversation.id, metrics: message.metrics ?? {} }));
+      console.log(JSON.stringify({ answer: message.text, engine: model.engine, engineNotice: model.engineNotice, stopped: message.status === 'stopped', conversationId: conversation.id, metrics: message.metrics ?? {} }));
     } else {
       process.stdout.write('\n');
     }
     return 0;
+  } catch (error) {
+    if (!values.json) throw error;
+    console.log(JSON.stringify({ engine, error: errorPayload(error) }));
+    return 1;
   } finally {
     await service.dispose();
     lock.release();

@@ -9,9 +9,12 @@ const USAGE = `Usage: strata <command> [options]
 
 Commands:
   ask --model F --doc F [--doc F…] --question TEXT [--engine tiered|standard]
-      [--gpu-budget TOKENS] [--max-tokens N] [--data-dir D] [--json]
+      [--gpu-budget TOKENS] [--chunk-min-tokens N] [--chunk-max-tokens N]
+      [--cpu-tier-bytes N] [--disk-budget-bytes N] [--scoring-layers L,L]
+      [--reselect-every N] [--max-tokens N] [--data-dir D] [--json]
                                            tiered (the default) keeps the KV cache in GPU, RAM
-                                           and disk tiers; --gpu-budget sets the GPU tier's tokens
+                                           and disk tiers; the options are the Settings tab's,
+                                           for this run only; --json: one object, failures too
   serve [--port N] [--data-dir D]          the browser host on 127.0.0.1
   make-model needle --out F                the hand-built needle test model
   make-model random --layers L --embd E --heads H --kv-heads K --head-dim D --vocab V
@@ -49,6 +52,11 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`Unknown command: ${command}`);
     }
   } catch (error) {
+    // Scripts that asked for JSON get JSON, whatever went wrong (the message is on stderr too).
+    if (rest.includes('--json')) {
+      const code = error instanceof UsageError ? 'BAD_USAGE' : ((error as { code?: unknown }).code as string | undefined) ?? 'INTERNAL';
+      console.log(JSON.stringify({ engine: null, error: { code, message: (error as Error).message } }));
+    }
     if (error instanceof UsageError) {
       console.error(`strata: ${error.message}\n\n${USAGE}`);
       return 2;

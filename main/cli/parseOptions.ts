@@ -16,3 +16,10 @@ export function positiveInteger(value: string | undefined, name: string): number
   if (!Number.isInteger(parsed) || parsed < 1) throw new UsageError(`${name} must be a positive integer, got "${value}"`);
   return parsed;
 }
+
+export function nonNegativeInteger(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < 0) throw new UsageError(`${name} must be a non-negative integer, got "${value}"`);
+  return parsed;
+}

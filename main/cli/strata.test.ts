@@ -66,6 +66,38 @@ test('strata exits 2 with a clear message on bad usage', { timeout: 60_000 }, as
   assert.match(budget.stderr, /--gpu-budget must be a positive integer/);
 });
 
+test('strata ask --json reports failures as one object with engine and error.code; every setting is a flag', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  const fake = join(dir, 'fake.gguf');
+  writeFileSync(fake, 'not a model');
+  const run = await strata(['ask', '--model', fake, '--question', 'x', '--data-dir', join(dir, 'data'), '--json']);
+  assert.equal(run.code, 1);
+  const reply = JSON.parse(run.stdout) as { engine: string | null; error: { code: string; message: string } };
+  assert.ok('engine' in reply);
+  assert.equal(typeof reply.error.code, 'string');
+  assert.match(reply.error.message, /fake\.gguf/);
+
+  const bad = await strata(['ask', '--model', fake, '--question', 'x', '--data-dir', join(dir, 'data'), '--chunk-min-tokens', '300', '--chunk-max-tokens', '100', '--json']);
+  assert.equal(bad.code, 2, 'a refused setting is bad usage');
+  assert.match(bad.stderr, /chunkMaxTokens/);
+  assert.deepEqual(Object.keys(JSON.parse(bad.stdout)), ['engine', 'error']);
+  assert.equal(JSON.parse(bad.stdout).error.code, 'BAD_USAGE');
+
+  const modelPath = await ensureTestModel('needle');
+  const hay = makeHaystack({ wordCount: 2000, seed: 4, needles: [{ depth: 0.5 }] });
+  const doc = join(dir, 'hay.txt');
+  writeFileSync(doc, hay.text);
+  const flags = ['--gpu-budget', '256', '--chunk-min-tokens', '8', '--chunk-max-tokens', '32', '--cpu-tier-bytes', '1048576', '--disk-budget-bytes', '1073741824', '--scoring-layers', '1', '--reselect-every', '0'];
+  const ok = await strata(['ask', '--model', modelPath, '--doc', doc, '--question', needleQuestion(hay.needles[0].key), '--max-tokens', '2', '--data-dir', join(dir, 'data'), '--json', ...flags]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const answer = JSON.parse(ok.stdout) as { answer: string; engine: string; metrics: { tiered: { gpuBudgetTokens: number; chunksTotal: number; peakGpuResidentTokens: number } } };
+  assert.equal(answer.engine, 'tiered');
+  assert.equal(answer.answer.trim(), hay.needles[0].values.join(' '));
+  assert.equal(answer.metrics.tiered.gpuBudgetTokens, 256);
+  assert.ok(answer.metrics.tiered.chunksTotal > 2000 / 32, `chunks of at most 32 tokens (${answer.metrics.tiered.chunksTotal})`);
+  assert.ok(answer.metrics.tiered.peakGpuResidentTokens <= 256);
+});
+
 test('strata ask on a file that is not a model exits 1 naming the file', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const fake = join(dir, 'fake.gguf');

@@ -11,8 +11,8 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   gpuBudgetTokens: null,
   cpuTierBytes: 2 * GIB,
   diskBudgetBytes: 64 * GIB,
-  chunkMinTokens: 32,
-  chunkMaxTokens: 256,
+  chunkMinTokens: null,
+  chunkMaxTokens: null,
   scoringLayers: null,
   reselectEveryTokens: 32,
 };
@@ -46,18 +46,38 @@ export function mergeSettings(current: EngineSettings, patch: Partial<EngineSett
   if (next.gpuBudgetTokens !== null) integerIn('gpuBudgetTokens', next.gpuBudgetTokens, MIN_GPU_BUDGET_TOKENS, MAX_TOKENS);
   integerIn('cpuTierBytes', next.cpuTierBytes, 0, Number.MAX_SAFE_INTEGER);
   integerIn('diskBudgetBytes', next.diskBudgetBytes, MIB, Number.MAX_SAFE_INTEGER);
-  integerIn('chunkMinTokens', next.chunkMinTokens, 1, 65536);
-  integerIn('chunkMaxTokens', next.chunkMaxTokens, next.chunkMinTokens, 65536);
+  if (next.chunkMinTokens !== null) integerIn('chunkMinTokens', next.chunkMinTokens, 1, 65536);
+  if (next.chunkMaxTokens !== null) integerIn('chunkMaxTokens', next.chunkMaxTokens, next.chunkMinTokens ?? 1, 65536);
   integerIn('reselectEveryTokens', next.reselectEveryTokens, 0, 65536);
   if (next.scoringLayers !== null) {
     if (!Array.isArray(next.scoringLayers) || next.scoringLayers.length === 0) throw new SettingsError('scoringLayers must be null (automatic) or a non-empty list of layer numbers.');
     next.scoringLayers.forEach((layer, i) => integerIn(`scoringLayers[${i}]`, layer, 0, 4095));
     next.scoringLayers = [...new Set(next.scoringLayers)].sort((a, b) => a - b);
   }
-  if (next.gpuBudgetTokens !== null && next.gpuBudgetTokens < 4 * next.chunkMaxTokens) {
+  if (next.gpuBudgetTokens !== null && next.chunkMaxTokens !== null && next.gpuBudgetTokens < 4 * next.chunkMaxTokens) {
     throw new SettingsError(
       `gpuBudgetTokens (${next.gpuBudgetTokens}) must hold at least 4 chunks of chunkMaxTokens (${next.chunkMaxTokens}): the sink, the most recent chunk, a selected one and the question. Raise the budget or lower chunkMaxTokens.`,
     );
   }
   return next;
+}
+
+/** Settings with the chunk bounds made concrete for one GPU budget. */
+export type ResolvedSettings = EngineSettings & { chunkMinTokens: number; chunkMaxTokens: number };
+
+/**
+ * Chunk bounds follow the GPU budget unless set: chunks of about a sixteenth of it (16 to 256 tokens),
+ * so a 256-token budget still holds the sink, the question, the answer and several chunks, and the
+ * CPU machine's 4,096-token default keeps 32–256. Throws SettingsError when explicit bounds do not fit.
+ */
+export function resolveChunkBounds(settings: EngineSettings, gpuBudgetTokens: number): ResolvedSettings {
+  const autoMax = Math.max(16, Math.min(256, Math.floor(gpuBudgetTokens / 16)));
+  const chunkMaxTokens = settings.chunkMaxTokens ?? Math.max(autoMax, settings.chunkMinTokens ?? 0);
+  const chunkMinTokens = settings.chunkMinTokens ?? Math.max(4, Math.min(32, Math.floor(chunkMaxTokens / 8)));
+  if (gpuBudgetTokens < 4 * chunkMaxTokens) {
+    throw new SettingsError(
+      `The GPU budget of ${gpuBudgetTokens} tokens must hold at least 4 chunks of chunkMaxTokens (${chunkMaxTokens}): the sink, the most recent chunk, a selected one and the question. Raise the budget or lower chunkMaxTokens (or leave it automatic).`,
+    );
+  }
+  return { ...settings, chunkMinTokens, chunkMaxTokens };
 }

@@ -51,6 +51,16 @@ async function askNeedles(model: Awaited<ReturnType<TieredEngine['openModel']>>,
   return { correct, total: haystack.needles.length, documentTokensEvaluated };
 }
 
+test('any budget: with the chunk bounds left automatic, a 256-token GPU budget answers the 16K-token needles', { skip, timeout: 600_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const dir = tempDir(t);
+  const { engine, catalog } = openEngine(t, dir, { gpuBudgetTokens: 256 });
+  const model = await engine.openModel(modelPath);
+  const result = await askNeedles(model, documentRow(catalog, haystack16k.text).id, haystack16k);
+  t.diagnostic(`256-token budget, automatic chunks: ${result.correct}/${result.total} needles`);
+  assert.ok(result.correct / result.total >= 0.95, `${result.correct}/${result.total}`);
+});
+
 test('exactness: with the whole document inside the GPU budget, the tiered engine gives the full-KV answer', { skip, timeout: 240_000 }, async (t) => {
   const dir = tempDir(t);
   const modelPath = join(dir, 'random.gguf');

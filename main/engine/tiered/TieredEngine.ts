@@ -11,7 +11,7 @@ import type { Engine, EngineModel } from '../Engine.ts';
 import { DisposedError, ModelError } from '../errors.ts';
 import { inspectModel } from '../inspectModel.ts';
 import { getLlamaRuntime } from '../llamaRuntime.ts';
-import { SettingsError } from '../settings/engineSettings.ts';
+import { SettingsError, resolveChunkBounds } from '../settings/engineSettings.ts';
 import { defaultGpuBudgetTokens, defaultScoringLayers, kvBytesPerToken } from './defaultBudgets.ts';
 import { getLlamaBinsDir, loadNativeAddon, type NativeTierContext, type NativeTierModel } from './native/NativeAddon.ts';
 import { TieredModel, type SelectionMode, type TierSample } from './TieredModel.ts';
@@ -124,6 +124,7 @@ export class TieredEngine implements Engine {
       if (badLayer !== undefined) throw new SettingsError(`scoringLayers names layer ${badLayer}, but ${info.name} has layers 0 to ${shape.layerCount - 1}.`);
       const bytesPerToken = kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV });
       const gpuBudgetTokens = settings.gpuBudgetTokens ?? (await defaultGpuBudgetTokens(llama, bytesPerToken));
+      const resolved = resolveChunkBounds(settings, gpuBudgetTokens);
       let context: NativeTierContext;
       try {
         context = await native.createContext({
@@ -154,7 +155,7 @@ export class TieredEngine implements Engine {
         cpu: this.cpuTier(settings),
         disk: await this.diskTier(settings),
         kv: new KvCatalog(this.options.catalog.database),
-        settings,
+        settings: resolved,
         flashAttention: this.options.flashAttention ?? true,
         llamaCppRelease: addon.llamaCppRelease,
         gpuBudgetTokens,

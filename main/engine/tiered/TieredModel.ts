@@ -3,7 +3,8 @@
 // and the document prefixes already read into them. Asks run one at a time: they share the GPU tier.
 import { createHash } from 'node:crypto';
 import type { LlamaModel } from 'node-llama-cpp';
-import type { EngineSettings, MemorySnapshot } from '../../../preload/api.ts';
+import type { MemorySnapshot } from '../../../preload/api.ts';
+import type { ResolvedSettings } from '../settings/engineSettings.ts';
 import type { KvCatalog, KvChunk } from '../../catalog/KvCatalog.ts';
 import type { AskOptions, EngineConversation, EngineDocument, EngineModel, LoadedModelInfo } from '../Engine.ts';
 import { DisposedError, StrataError } from '../errors.ts';
@@ -42,7 +43,8 @@ export interface TieredModelParts {
   cpu: CpuTier;
   disk: DiskTier;
   kv: KvCatalog;
-  settings: EngineSettings;
+  /** The engine settings with the chunk bounds resolved for this GPU budget. */
+  settings: ResolvedSettings;
   flashAttention: boolean;
   /** The addon's llama.cpp build ("node-llama-cpp@…/llama.cpp@…"): part of every ingest's fingerprint. */
   llamaCppRelease: string;

@@ -25,8 +25,8 @@ function toDraft(s: EngineSettings): Draft {
     gpuBudgetTokens: s.gpuBudgetTokens === null ? '' : String(s.gpuBudgetTokens),
     cpuTierMiB: String(Math.round(s.cpuTierBytes / MIB)),
     diskBudgetGiB: String(Math.round((s.diskBudgetBytes / GIB) * 100) / 100),
-    chunkMinTokens: String(s.chunkMinTokens),
-    chunkMaxTokens: String(s.chunkMaxTokens),
+    chunkMinTokens: s.chunkMinTokens === null ? '' : String(s.chunkMinTokens),
+    chunkMaxTokens: s.chunkMaxTokens === null ? '' : String(s.chunkMaxTokens),
     scoringLayers: s.scoringLayers === null ? '' : s.scoringLayers.join(', '),
     reselectEveryTokens: String(s.reselectEveryTokens),
   };
@@ -49,8 +49,9 @@ function toPatch(draft: Draft, initial: Draft): Partial<EngineSettings> {
   }
   if (draft.cpuTierMiB !== initial.cpuTierMiB) patch.cpuTierBytes = Math.round(number('CPU tier', draft.cpuTierMiB) * MIB);
   if (draft.diskBudgetGiB !== initial.diskBudgetGiB) patch.diskBudgetBytes = Math.round(number('Disk budget', draft.diskBudgetGiB) * GIB);
-  if (draft.chunkMinTokens !== initial.chunkMinTokens) patch.chunkMinTokens = number('Smallest chunk', draft.chunkMinTokens);
-  if (draft.chunkMaxTokens !== initial.chunkMaxTokens) patch.chunkMaxTokens = number('Largest chunk', draft.chunkMaxTokens);
+  // Empty: automatic (the chunk bounds follow the GPU budget).
+  if (draft.chunkMinTokens !== initial.chunkMinTokens) patch.chunkMinTokens = draft.chunkMinTokens.trim() === '' ? null : number('Smallest chunk', draft.chunkMinTokens);
+  if (draft.chunkMaxTokens !== initial.chunkMaxTokens) patch.chunkMaxTokens = draft.chunkMaxTokens.trim() === '' ? null : number('Largest chunk', draft.chunkMaxTokens);
   if (draft.scoringLayers !== initial.scoringLayers) {
     const text = draft.scoringLayers.trim();
     patch.scoringLayers = text === '' ? null : text.split(/[\s,]+/).filter(Boolean).map((part) => number('Scoring layers', part));
@@ -179,10 +180,10 @@ export function SettingsPanel() {
         </Field>
         <div className="field-pair">
           <Field label="Smallest chunk (tokens)">
-            {(id) => <input id={id} className="input" inputMode="numeric" {...text('chunkMinTokens')} />}
+            {(id) => <input id={id} className="input" inputMode="numeric" placeholder="automatic" {...text('chunkMinTokens')} />}
           </Field>
           <Field label="Largest chunk (tokens)">
-            {(id) => <input id={id} className="input" inputMode="numeric" {...text('chunkMaxTokens')} />}
+            {(id) => <input id={id} className="input" inputMode="numeric" placeholder="automatic" {...text('chunkMaxTokens')} />}
           </Field>
         </div>
         <Field label="Scoring layers" hint="Comma-separated layer numbers; empty picks them per model.">
