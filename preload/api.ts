@@ -104,6 +104,11 @@ export interface TieredAskMetrics {
   selectedChunkIndices: number[];
   reselections: number;
   gpuBudgetTokens: number;
+  kvCacheType: KvCacheType;
+  /** Measured: bytes of the documents' stored blobs per token (KV, cell headers, blob header). */
+  blobBytesPerToken: number;
+  /** How many tokens of KV one GiB of the GPU tier holds at this model's shape and KV type. */
+  gpuTierTokensPerGiB: number;
   peakGpuResidentTokens: number;
   residentBytes: { gpu: number; cpu: number; disk: number };
   /** Document tokens evaluated for this answer: 0 when the whole document came from the tiers. */
@@ -146,6 +151,9 @@ export interface ErrorPayload {
   message: string;
 }
 
+/** f16: 2 bytes per value; q8_0: 34 bytes per 32 values; q4_0: 18 bytes per 32 values. */
+export type KvCacheType = 'f16' | 'q8_0' | 'q4_0';
+
 export interface EngineSettings {
   /** The engine new answers use; the tiered one falls back to standard for models it cannot splice. */
   engine: EngineKind;
@@ -158,6 +166,8 @@ export interface EngineSettings {
   chunkMaxTokens: number | null;
   /** Layers whose keys are abstracted and whose queries score chunks; null picks them per model. */
   scoringLayers: number[] | null;
+  /** The KV cache's element type, K and V alike, in every tier (a quantized V needs flash attention). */
+  kvCacheType: KvCacheType;
   /** Re-select chunks every N generated tokens; 0 turns progressive selection off. */
   reselectEveryTokens: number;
 }

@@ -24,6 +24,7 @@ export async function runAsk(argv: string[]): Promise<number> {
     'disk-budget-bytes': { type: 'string' },
     'scoring-layers': { type: 'string' },
     'reselect-every': { type: 'string' },
+    'kv-cache-type': { type: 'string' },
     'max-tokens': { type: 'string' },
     'data-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -47,6 +48,7 @@ export async function runAsk(argv: string[]): Promise<number> {
   if (values['scoring-layers'] !== undefined) {
     override.scoringLayers = values['scoring-layers'].split(',').map((part) => nonNegativeInteger(part.trim(), '--scoring-layers')!);
   }
+  if (values['kv-cache-type'] !== undefined) override.kvCacheType = values['kv-cache-type'] as EngineSettings['kvCacheType'];
   const reselect = nonNegativeInteger(values['reselect-every'], '--reselect-every');
   if (reselect !== undefined) override.reselectEveryTokens = reselect;
   try {

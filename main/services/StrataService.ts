@@ -89,7 +89,7 @@ export class StrataService implements StrataApi {
   constructor(options: StrataServiceOptions) {
     this.options = options;
     this.catalog = new Catalog(join(options.dataDir, 'catalog.sqlite'));
-    this.standardEngine = options.engine ?? new StandardEngine();
+    this.standardEngine = options.engine ?? new StandardEngine({ kvCacheType: () => this.currentSettings().kvCacheType });
     this.tieredEngine =
       options.tieredEngine !== undefined
         ? options.tieredEngine

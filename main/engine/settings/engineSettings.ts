@@ -15,7 +15,10 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   chunkMaxTokens: null,
   scoringLayers: null,
   reselectEveryTokens: 32,
+  kvCacheType: 'f16',
 };
+
+export const KV_CACHE_TYPES = ['f16', 'q8_0', 'q4_0'] as const;
 
 /** A budget the engine cannot work with, or a setting out of range. */
 export class SettingsError extends StrataError {
@@ -49,6 +52,9 @@ export function mergeSettings(current: EngineSettings, patch: Partial<EngineSett
   if (next.chunkMinTokens !== null) integerIn('chunkMinTokens', next.chunkMinTokens, 1, 65536);
   if (next.chunkMaxTokens !== null) integerIn('chunkMaxTokens', next.chunkMaxTokens, next.chunkMinTokens ?? 1, 65536);
   integerIn('reselectEveryTokens', next.reselectEveryTokens, 0, 65536);
+  if (!(KV_CACHE_TYPES as readonly string[]).includes(next.kvCacheType)) {
+    throw new SettingsError(`kvCacheType must be one of ${KV_CACHE_TYPES.join(', ')}, got ${JSON.stringify(next.kvCacheType)}.`);
+  }
   if (next.scoringLayers !== null) {
     if (!Array.isArray(next.scoringLayers) || next.scoringLayers.length === 0) throw new SettingsError('scoringLayers must be null (automatic) or a non-empty list of layer numbers.');
     next.scoringLayers.forEach((layer, i) => integerIn(`scoringLayers[${i}]`, layer, 0, 4095));

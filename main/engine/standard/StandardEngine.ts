@@ -1,6 +1,8 @@
 // The reference engine: node-llama-cpp with the whole prompt in one full KV cache. Exactness tests
 // and benchmarks compare the tiered engine against it, and it serves models the tiered engine cannot
 // splice.
+import type { KvCacheType } from '../../../preload/api.ts';
+import { SettingsError } from '../settings/engineSettings.ts';
 import type { Llama, LlamaModel } from 'node-llama-cpp';
 import type { Engine, EngineModel } from '../Engine.ts';
 import { DisposedError, ModelError } from '../errors.ts';
@@ -17,9 +19,13 @@ export class StandardEngine implements Engine {
   private readonly flashAttention: boolean;
 
   /** flashAttention is explicit (never "auto"): on, unless a test compares bit-level with it off. */
-  constructor(options: { llama?: Promise<Llama>; flashAttention?: boolean } = {}) {
+  private readonly kvCacheType: () => KvCacheType;
+
+  /** kvCacheType: read when a model opens (the settings' value); f16 by default. */
+  constructor(options: { llama?: Promise<Llama>; flashAttention?: boolean; kvCacheType?: () => KvCacheType } = {}) {
     this.llamaPromise = options.llama ?? getLlamaRuntime();
     this.flashAttention = options.flashAttention ?? true;
+    this.kvCacheType = options.kvCacheType ?? (() => 'f16');
   }
 
   async openModel(path: string): Promise<EngineModel> {
@@ -34,7 +40,12 @@ export class StandardEngine implements Engine {
       const code = /memory|alloc/i.test(reason) ? 'OUT_OF_MEMORY' : 'MODEL_LOAD_FAILED';
       throw new ModelError(code, `llama.cpp could not load ${info.name}: ${reason}`, { cause: error });
     }
-    const opened = new StandardModel(info, model, llama, this.flashAttention, () => this.models.delete(opened));
+    const kvCacheType = this.kvCacheType();
+    if (kvCacheType !== 'f16' && !this.flashAttention) {
+      await model.dispose();
+      throw new SettingsError(`A ${kvCacheType} KV cache needs flash attention (llama.cpp stores a quantized V only with it), and this engine runs with it off. Use kvCacheType f16.`);
+    }
+    const opened = new StandardModel(info, model, llama, this.flashAttention, () => this.models.delete(opened), kvCacheType);
     this.models.add(opened);
     return opened;
   }

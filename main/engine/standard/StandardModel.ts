@@ -15,6 +15,7 @@ import type { AskMetrics } from '../../../preload/api.ts';
 import type { AskOptions, AskResult, EngineConversation, EngineModel, LoadedModelInfo } from '../Engine.ts';
 import { DisposedError, ModelError, RequestError } from '../errors.ts';
 import { StandardConversation } from './StandardConversation.ts';
+import type { KvCacheType } from '../../../preload/api.ts';
 import { withBeginningToken } from '../bosToken.ts';
 import { resolveStableChatWrapper } from '../chatWrapper.ts';
 import { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
@@ -29,6 +30,9 @@ export type PromptPlan =
   | { mode: 'raw'; tokens: Token[] }
   | { mode: 'chat'; history: ChatHistoryItem[]; estimatedTokens: number };
 
+/** node-llama-cpp's names of the KV cache types. */
+const KV_TYPE_NAMES = { f16: 'F16', q8_0: 'Q8_0', q4_0: 'Q4_0' } as const;
+
 export class StandardModel implements EngineModel {
   readonly info: LoadedModelInfo;
   private readonly model: LlamaModel;
@@ -40,7 +44,10 @@ export class StandardModel implements EngineModel {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
-  constructor(info: LoadedModelInfo, model: LlamaModel, llama: Llama, flashAttention: boolean, onDispose: () => void) {
+  private readonly kvCacheType: KvCacheType;
+
+  constructor(info: LoadedModelInfo, model: LlamaModel, llama: Llama, flashAttention: boolean, onDispose: () => void, kvCacheType: KvCacheType = 'f16') {
+    this.kvCacheType = kvCacheType;
     this.info = info;
     this.flashAttention = flashAttention;
     this.model = model;
@@ -162,7 +169,16 @@ export class StandardModel implements EngineModel {
     try {
       // Flash attention is set explicitly (never "auto"), as the tiered engine's blobs require; on CPU
       // it is also 2-3x faster at 4K tokens. Threads: node-llama-cpp's default oversubscribes small CPUs.
-      this.context = await this.model.createContext({ contextSize, sequences: 1, flashAttention: this.flashAttention, threads: this.llama.cpuMathCores });
+      // The KV type is the user's setting, the same one the tiered engine stores its blobs in.
+      const kvType = KV_TYPE_NAMES[this.kvCacheType];
+      this.context = await this.model.createContext({
+        contextSize,
+        sequences: 1,
+        flashAttention: this.flashAttention,
+        threads: this.llama.cpuMathCores,
+        experimentalKvCacheKeyType: kvType,
+        experimentalKvCacheValueType: kvType,
+      });
     } catch (error) {
       throw new ModelError('OUT_OF_MEMORY', `Not enough memory for a ${contextSize}-token context with ${this.info.name}: ${(error as Error).message}. Detach some documents or use the tiered engine.`, { cause: error });
     }

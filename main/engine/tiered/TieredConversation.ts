@@ -224,7 +224,9 @@ export class TieredConversation extends ConversationBase {
 
     const { cpu, disk } = model.parts;
     const decodeMs = endedAt - firstTokenAt;
-    const kvBytesPerToken = prefix && prefix.chunks.length > 0 ? prefix.chunks[0].ref.length / Math.max(1, prefix.chunks[0].posEnd - prefix.chunks[0].posStart) : 0;
+    const kvBytesPerToken = model.kvBytesPerToken();
+    const storedTokens = prefix?.chunks.reduce((sum, c) => sum + (c.posEnd - c.posStart), 0) ?? 0;
+    const storedBytes = prefix?.chunks.reduce((sum, c) => sum + c.ref.length, 0) ?? 0;
     const tiered: TieredAskMetrics = {
       probeMs,
       selectMs,
@@ -236,6 +238,9 @@ export class TieredConversation extends ConversationBase {
       selectedChunkIndices: [...selectedChunkIndices].sort((a, b) => a - b),
       reselections,
       gpuBudgetTokens: budget,
+      kvCacheType: settings.kvCacheType,
+      blobBytesPerToken: storedTokens > 0 ? storedBytes / storedTokens : 0,
+      gpuTierTokensPerGiB: Math.floor(2 ** 30 / kvBytesPerToken),
       peakGpuResidentTokens: tiers.peakResidentTokens,
       residentBytes: { gpu: Math.round(tiers.residentTokens * kvBytesPerToken), cpu: cpu.stats().bytes, disk: disk.usedBytes() },
       documentTokensEvaluated,

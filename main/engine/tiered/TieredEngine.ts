@@ -122,7 +122,12 @@ export class TieredEngine implements Engine {
       const scoringLayers = settings.scoringLayers ?? defaultScoringLayers(shape.layerCount);
       const badLayer = scoringLayers.find((layer) => layer >= shape.layerCount);
       if (badLayer !== undefined) throw new SettingsError(`scoringLayers names layer ${badLayer}, but ${info.name} has layers 0 to ${shape.layerCount - 1}.`);
-      const bytesPerToken = kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV });
+      const kvType = settings.kvCacheType;
+      const flashAttention = this.options.flashAttention ?? true;
+      if (kvType !== 'f16' && !flashAttention) {
+        throw new SettingsError(`A ${kvType} KV cache needs flash attention (llama.cpp stores a quantized V only with it), and this engine runs with it off. Use kvCacheType f16.`);
+      }
+      const bytesPerToken = kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV }, kvType);
       const gpuBudgetTokens = settings.gpuBudgetTokens ?? (await defaultGpuBudgetTokens(llama, bytesPerToken));
       const resolved = resolveChunkBounds(settings, gpuBudgetTokens);
       let context: NativeTierContext;
@@ -133,8 +138,8 @@ export class TieredEngine implements Engine {
           batchSize: gpuBudgetTokens,
           ubatchSize: Math.min(512, gpuBudgetTokens),
           threads: llama.cpuMathCores,
-          typeK: 'f16',
-          typeV: 'f16',
+          typeK: kvType,
+          typeV: kvType,
         });
       } catch (error) {
         throw new ModelError('OUT_OF_MEMORY', `A GPU tier of ${gpuBudgetTokens} tokens does not fit next to ${info.name}: ${(error as Error).message}. Lower the GPU budget.`, { cause: error });

@@ -173,9 +173,8 @@ export class TieredModel implements EngineModel {
   readonly counters = { gpuHits: 0, cpuHits: 0, diskHits: 0, bytesFromCpu: 0, bytesFromDisk: 0 };
 
   async memory(): Promise<Omit<MemorySnapshot, 'at' | 'engine'>> {
-    const { cpu, disk, native } = this.parts;
-    const shape = native.info;
-    const bytesPerToken = kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV });
+    const { cpu, disk } = this.parts;
+    const bytesPerToken = this.kvBytesPerToken();
     const cpuStats = cpu.stats();
     return {
       tiers: {
@@ -210,7 +209,13 @@ export class TieredModel implements EngineModel {
   /** Bytes a prefix of `tokenCount` tokens takes in the disk tier (blobs with their headers). */
   blobBytesFor(tokenCount: number): number {
     const shape = this.nativeInfo;
-    return tokenCount * (kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV }) + BLOB_OVERHEAD_BYTES_PER_TOKEN);
+    return tokenCount * (this.kvBytesPerToken() + BLOB_OVERHEAD_BYTES_PER_TOKEN);
+  }
+
+  /** One KV cell across all layers in this model's KV cache type. */
+  kvBytesPerToken(): number {
+    const shape = this.nativeInfo;
+    return kvBytesPerToken({ layers: shape.layerCount, kvHeads: shape.kvHeadCount, headDimK: shape.headDimK, headDimV: shape.headDimV }, this.parts.settings.kvCacheType);
   }
 
   /** Refuses, before anything is written, documents whose KV cache alone cannot fit the disk budget. */
@@ -294,8 +299,8 @@ export class TieredModel implements EngineModel {
         llamaCpp: this.parts.llamaCppRelease,
         blobFormat: BLOB_FORMAT_VERSION,
         flashAttention: this.parts.flashAttention,
-        typeK: 'f16',
-        typeV: 'f16',
+        typeK: settings.kvCacheType,
+        typeV: settings.kvCacheType,
         scoringLayers,
         chunkMin: settings.chunkMinTokens,
         chunkMax: settings.chunkMaxTokens,

@@ -1,11 +1,14 @@
 // Defaults the tiered engine derives per model and machine when the user left them automatic.
 import type { Llama } from 'node-llama-cpp';
+import type { KvCacheType } from '../../../preload/api.ts';
 
-/** Bytes one KV cell costs with f16 K and V across all layers, plus llama.cpp's per-cell bookkeeping. */
-export function kvBytesPerToken(shape: { layers: number; kvHeads: number; headDimK: number; headDimV: number }): number {
-  const F16_BYTES = 2;
+/** Bytes per stored value of each KV cache type (ggml blocks: q8_0 is 34 bytes per 32, q4_0 18 per 32). */
+const BYTES_PER_VALUE: Record<KvCacheType, number> = { f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 };
+
+/** Bytes one KV cell costs across all layers (K and V of `type`, f16 unless given), plus llama.cpp's per-cell bookkeeping. */
+export function kvBytesPerToken(shape: { layers: number; kvHeads: number; headDimK: number; headDimV: number }, type: KvCacheType = 'f16'): number {
   const CELL_OVERHEAD_BYTES = 13;
-  return shape.layers * shape.kvHeads * (shape.headDimK + shape.headDimV) * F16_BYTES + CELL_OVERHEAD_BYTES;
+  return Math.ceil(shape.layers * shape.kvHeads * (shape.headDimK + shape.headDimV) * BYTES_PER_VALUE[type]) + CELL_OVERHEAD_BYTES;
 }
 
 export const CPU_DEFAULT_GPU_BUDGET_TOKENS = 4096;

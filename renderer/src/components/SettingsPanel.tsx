@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
-import type { EngineKind, EngineSettings, ErrorPayload } from '../../../preload/api.ts';
+import type { EngineKind, EngineSettings, ErrorPayload, KvCacheType } from '../../../preload/api.ts';
 import { useStrata } from '../store/useStrata.ts';
 
 const MIB = 1024 * 1024;
@@ -16,6 +16,7 @@ interface Draft {
   chunkMaxTokens: string;
   scoringLayers: string;
   reselectEveryTokens: string;
+  kvCacheType: KvCacheType;
 }
 
 function toDraft(s: EngineSettings): Draft {
@@ -29,6 +30,7 @@ function toDraft(s: EngineSettings): Draft {
     chunkMaxTokens: s.chunkMaxTokens === null ? '' : String(s.chunkMaxTokens),
     scoringLayers: s.scoringLayers === null ? '' : s.scoringLayers.join(', '),
     reselectEveryTokens: String(s.reselectEveryTokens),
+    kvCacheType: s.kvCacheType,
   };
 }
 
@@ -56,6 +58,7 @@ function toPatch(draft: Draft, initial: Draft): Partial<EngineSettings> {
     const text = draft.scoringLayers.trim();
     patch.scoringLayers = text === '' ? null : text.split(/[\s,]+/).filter(Boolean).map((part) => number('Scoring layers', part));
   }
+  if (draft.kvCacheType !== initial.kvCacheType) patch.kvCacheType = draft.kvCacheType;
   if (draft.reselectEveryTokens !== initial.reselectEveryTokens) patch.reselectEveryTokens = number('Reselect every', draft.reselectEveryTokens);
   return patch;
 }
@@ -143,6 +146,15 @@ export function SettingsPanel() {
             <select id={id} className="input" value={draft.engine} onChange={(e) => edit({ engine: e.target.value as EngineKind })}>
               <option value="tiered">Tiered (GPU, RAM and disk)</option>
               <option value="standard">Standard (full KV cache)</option>
+            </select>
+          )}
+        </Field>
+        <Field label="KV cache type" hint="q8_0 halves and q4_0 quarters the KV bytes in every tier; documents are read again in the new type.">
+          {(id, hintId) => (
+            <select id={id} className="input" aria-describedby={hintId} value={draft.kvCacheType} onChange={(e) => edit({ kvCacheType: e.target.value as KvCacheType })}>
+              <option value="f16">f16 (exact)</option>
+              <option value="q8_0">q8_0 (half the bytes)</option>
+              <option value="q4_0">q4_0 (a quarter)</option>
             </select>
           )}
         </Field>
