@@ -17,7 +17,9 @@ import { kvBytesPerToken } from '../engine/tiered/defaultBudgets.ts';
 import { TieredEngine, tieredEngineUnavailableReason } from '../engine/tiered/TieredEngine.ts';
 import { parseOptions, positiveInteger } from '../cli/parseOptions.ts';
 import { ensureBenchModel, type BenchModel } from './benchModels.ts';
+import { renderKvTypesMarkdown, runKvTypesBench } from './kvTypesBench.ts';
 import { renderMarkdown, type EngineRun, type WorkloadResult } from './renderMarkdown.ts';
+import { UsageError } from '../cli/UsageError.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
@@ -31,13 +33,22 @@ interface Workload {
 }
 
 export async function runBench(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, { quick: { type: 'boolean', default: false }, 'decode-tokens': { type: 'string' } });
+  const { values } = parseOptions(argv, { quick: { type: 'boolean', default: false }, 'decode-tokens': { type: 'string' }, only: { type: 'string' } });
+  if (values.only !== undefined && values.only !== 'kv-types') throw new UsageError(`--only takes kv-types, got "${values.only}"`);
   const unavailable = tieredEngineUnavailableReason();
   if (unavailable !== null) {
     console.error(`strata bench: ${unavailable}`);
     return 1;
   }
   const decodeTokens = positiveInteger(values['decode-tokens'], '--decode-tokens') ?? 64;
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  // KV cache types: their own report (bench/results/kv-types.*), also made by --only kv-types.
+  const kvTypes = await runKvTypesBench(values.quick, decodeTokens);
+  const kvMarkdown = [`# Strata bench: KV cache types`, '', `Run ${new Date().toISOString()}.`, '', ...renderKvTypesMarkdown(kvTypes, (await ensureBenchModel()).description)].join('\n');
+  writeFileSync(join(RESULTS_DIR, 'kv-types.json'), `${JSON.stringify({ date: new Date().toISOString(), runs: kvTypes }, null, 2)}\n`);
+  writeFileSync(join(RESULTS_DIR, 'kv-types.md'), kvMarkdown);
+  console.log(kvMarkdown);
+  if (values.only === 'kv-types') return 0;
   const workloads = await buildWorkloads(values.quick);
   const results: WorkloadResult[] = [];
   for (const workload of workloads) {
@@ -52,7 +63,6 @@ export async function runBench(argv: string[]): Promise<number> {
     machine: { gpu: llama.gpu, cpuMathCores: llama.cpuMathCores, platform: `${process.platform}-${process.arch}` },
     results,
   };
-  mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   const markdown = renderMarkdown(report);
   writeFileSync(join(RESULTS_DIR, 'latest.md'), markdown);

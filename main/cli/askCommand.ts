@@ -72,6 +72,8 @@ export async function runAsk(argv: string[]): Promise<number> {
       settingsOverride: override,
       emit: (event, payload) => {
         if (!values.json && event === 'chat.onToken') process.stdout.write((payload as { text: string }).text);
+        // Notices (a read longer than the model's trained context, a dropped cache) go to stderr.
+        if (event === 'app.onNotice') console.error(`strata: ${(payload as { message: string }).message}`);
       },
     });
   } catch (error) {

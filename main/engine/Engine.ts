@@ -22,6 +22,8 @@ export interface AskOptions {
   onIngestProgress?: (tokensDone: number, tokenCount: number) => void;
   /** Every logits row the engine samples from, in order (exactness tests). */
   onLogits?: (logits: Float32Array) => void;
+  /** Something the user should know before a long wait (documents longer than the model's trained context). */
+  onNotice?: (message: string) => void;
   /** The disk budget dropped these documents' stored KV to make room (they are read again when needed). */
   onKvEvicted?: (evicted: { documentIds: string[]; bytes: number }) => void;
   /** The GPU tier's working set changed (chunks spliced or evicted): the residency map is stale. */

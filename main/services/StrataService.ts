@@ -511,6 +511,7 @@ export class StrataService implements StrataApi {
         signal: controller.signal,
         onIngestProgress: (tokensDone, tokenCount) => this.emit('chat.onIngestProgress', { requestId, conversationId, tokensDone, tokenCount }),
         onResidencyChange: () => this.emitResidency(conversationId),
+        onNotice: (message) => this.emit('app.onNotice', { message, tone: 'info' }),
         onKvEvicted: ({ documentIds, bytes }) => this.emit('app.onNotice', { message: this.evictionNotice(documentIds, bytes), tone: 'info' }),
         onTextChunk: (text) => {
           streamed += text;

@@ -52,7 +52,8 @@ export function needleVocab(): SpmVocab {
 }
 
 /** Writes the needle model (≈ 7.7 MB, F32) to `outPath`. */
-export async function makeNeedleModel(outPath: string): Promise<void> {
+/** `contextLength`: the trained context the metadata claims (131072 by default; the weights work at any length). */
+export async function makeNeedleModel(outPath: string, options: { contextLength?: number } = {}): Promise<void> {
   const vocab = needleVocab();
   const slotOf = tokenSlots(vocab);
   const vocabSize = vocab.tokens.length;
@@ -84,7 +85,7 @@ export async function makeNeedleModel(outPath: string): Promise<void> {
         kvHeadCount: 1,
         headDim: HEAD_DIM,
         ffnSize: FFN,
-        contextLength: 131072,
+        contextLength: options.contextLength ?? 131072,
         vocabSize,
         ropeFreqBase: ROPE_BASE,
         rmsEps: 1e-6,

@@ -155,7 +155,7 @@ export class TieredModel implements EngineModel {
       chunkMaxTokens: settings.chunkMaxTokens,
       scoringLayers: this.parts.scoringLayers,
       signal: options.signal,
-      onProgress: options.onIngestProgress,
+      onProgress: this.longReadWatch(tokens.length, ingest.tokensDone, options),
     });
     const prefix: DocumentPrefix = {
       ingestId: ingest.id,
@@ -167,6 +167,38 @@ export class TieredModel implements EngineModel {
     this.prefixes.set(fingerprint, prefix);
     this.prefixBySet.set(setKey, prefix);
     return { prefix, evaluatedTokens };
+  }
+
+  /** Prefill speed of the last read on this model (tokens/s), to tell the next long read how long it takes. */
+  private readTokensPerSecond: number | null = null;
+
+  /**
+   * A read longer than the model's trained context is said before it goes on: the numbers, and the
+   * time it takes at the rate measured on this machine (the last read's, else the first seconds of this
+   * one). Returns the progress callback that measures the rate and passes progress on.
+   */
+  private longReadWatch(tokenCount: number, tokensDone: number, options: AskOptions): (done: number, total: number) => void {
+    const trained = this.info.trainContextTokens;
+    const tooLong = trained > 0 && tokenCount > trained;
+    const startedAt = performance.now();
+    let told = false;
+    const tell = (rate: number) => {
+      told = true;
+      const left = tokenCount - tokensDone;
+      options.onNotice?.(
+        `These documents are ${tokenCount.toLocaleString('en-US')} tokens, longer than the ${trained.toLocaleString('en-US')} tokens ${this.info.name} was trained on: ` +
+          `past that the model attends at distances it never saw in training, and answers may suffer. Reading the ${left.toLocaleString('en-US')} tokens left takes about ${formatDuration((left / rate) * 1000)} at the measured ${Math.round(rate)} tokens/s.`,
+      );
+    };
+    if (tooLong && this.readTokensPerSecond !== null) tell(this.readTokensPerSecond);
+    return (done, total) => {
+      const seconds = (performance.now() - startedAt) / 1000;
+      if (seconds >= 1 && done > tokensDone) {
+        this.readTokensPerSecond = (done - tokensDone) / seconds;
+        if (tooLong && !told) tell(this.readTokensPerSecond);
+      }
+      options.onIngestProgress?.(done, total);
+    };
   }
 
   /** Counters since the model was opened, for the memory dashboard. */
@@ -354,6 +386,14 @@ function placeChunks(prefixText: string, documents: readonly EngineDocument[], c
     const clamp = (v: number) => Math.max(0, Math.min(home.length, v - home.start));
     return { documentId: home.id, charStart: clamp(chunk.charStart), charEnd: clamp(chunk.charEnd) };
   });
+}
+
+/** "40 s", "12 min", "6.8 hours". */
+export function formatDuration(ms: number): string {
+  const seconds = ms / 1000;
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} hours`;
 }
 
 function gib(bytes: number): string {

@@ -8,6 +8,9 @@ export function DocumentsPanel() {
   const documents = useStrata((s) => s.documents);
   const inUse = useStrata(selectActiveDocumentIds);
   const tokensInUse = documents.reduce((sum, d) => (inUse.includes(d.id) ? sum + (d.tokenCount ?? 0) : sum), 0);
+  const model = useStrata((s) => s.model);
+  // Said before the first question reads them: past the trained context answers may suffer.
+  const longerThanModel = model !== null && model.trainContextTokens > 0 && tokensInUse > model.trainContextTokens;
 
   return (
     <section className="documents" aria-label="Documents">
@@ -28,6 +31,12 @@ export function DocumentsPanel() {
               ? 'Tick a document to use it in this conversation.'
               : `${inUse.length} in use${tokensInUse > 0 ? ` · ${tokensInUse.toLocaleString('en-US')} tokens` : ''}`}
           </p>
+          {longerThanModel && (
+            <p className="notice notice-info" role="status" data-testid="longer-than-model">
+              These documents ({tokensInUse.toLocaleString('en-US')} tokens) are longer than the {model.trainContextTokens.toLocaleString('en-US')} tokens {model.name} was
+              trained on; answers may suffer past that. The first question reads them all and says how long that takes.
+            </p>
+          )}
           <ul className="document-list" aria-label="Document list">
             {documents.map((doc) => (
               <DocumentItem key={doc.id} doc={doc} inUse={inUse.includes(doc.id)} />
