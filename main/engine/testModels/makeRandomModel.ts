@@ -113,11 +113,11 @@ function checkShape(options: RandomModelOptions, ffn: number): void {
 }
 
 /** Each tensor gets its own stream, so its values do not depend on the order tensors are written in. */
-function tensorSeed(seed: number, index: number): number {
+export function tensorSeed(seed: number, index: number): number {
   return (seed ^ Math.imul(index + 1, 0x9e3779b9)) | 0;
 }
 
-function* normalChunks(count: number, seed: number): Generator<Float32Array> {
+export function* normalChunks(count: number, seed: number): Generator<Float32Array> {
   const rng = createRng(seed);
   const buffer = new Float32Array(Math.min(count, CHUNK_VALUES));
   for (let done = 0; done < count; done += buffer.length) {
