@@ -17,6 +17,7 @@ import { DisposedError, ModelError, RequestError } from '../errors.ts';
 import { StandardConversation } from './StandardConversation.ts';
 import type { KvCacheType } from '../../../preload/api.ts';
 import { withBeginningToken } from '../bosToken.ts';
+import { commonPrefixLength } from '../commonPrefixLength.ts';
 import { resolveStableChatWrapper } from '../chatWrapper.ts';
 import { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 
@@ -203,13 +204,6 @@ export class StandardModel implements EngineModel {
   private assertAlive(): void {
     if (this.disposed) throw new DisposedError('StandardModel');
   }
-}
-
-function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
 }
 
 function mapStopReason(reason: string): AskResult['stopReason'] {

@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { Token } from 'node-llama-cpp';
 import type { AskMetrics, ChunkResidency, TieredAskMetrics } from '../../../preload/api.ts';
 import { ConversationBase } from '../ConversationBase.ts';
-import type { AskOptions, AskResult } from '../Engine.ts';
+import type { AskOptions, AskResult, EngineTurn } from '../Engine.ts';
+import { commonPrefixLength } from '../commonPrefixLength.ts';
 import { RequestError, StrataError } from '../errors.ts';
 import { abstractLength, computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
 import { scoreChunks } from './abstracts/scoreChunks.ts';
@@ -117,7 +118,7 @@ export class TieredConversation extends ConversationBase {
     }
     // Where the earlier turns end and the question begins: stored turns can only stand for the former
     // (a regenerated or repeated question is evaluated again).
-    const historyEnd = this.history.length === 0 ? prefixLength : commonLength(full, await model.renderer.prefixWithTurns(this.documents, this.history));
+    const historyEnd = this.history.length === 0 ? prefixLength : commonPrefixLength(full, await this.prefixWithTurns(this.history));
     let matched = 0;
     let newStart = prefixLength;
     while (matched < this.turns.length) {
@@ -330,10 +331,9 @@ export class TieredConversation extends ConversationBase {
   private packedAbstracts(prefix: DocumentPrefix | null, perChunk: number, chunkCount: number): Float32Array {
     if (this.turns.length === 0 && prefix) return prefix.packedAbstracts;
     const cached = this.packed;
-    // Turn keys are never reused and turns are only appended or cut from the end: the last key and the
-    // size name the set.
+    // storeCells, dropTurns, unloadTurns and loadStoredTurns reset the cache whenever the turns change
+    // (turn keys are reused after a drop); the prefix, the last key and the size guard the rest.
     const lastTurn = this.turns.at(-1)?.key;
-    // storeCells, dropTurns and loadStoredTurns reset the cache whenever the turns change.
     if (cached && cached.prefix === prefix && cached.lastTurn === lastTurn && cached.array.length === perChunk * chunkCount) return cached.array;
     const array = new Float32Array(perChunk * chunkCount);
     if (prefix) array.set(prefix.packedAbstracts, 0);
@@ -366,7 +366,7 @@ export class TieredConversation extends ConversationBase {
       await tiers.dropLoose();
       return;
     }
-    const next = await this.model.renderer.prefixWithTurns(this.documents, [...this.history, { role: 'user', text: question }, { role: 'assistant', text: answer }]);
+    const next = await this.prefixWithTurns([...this.history, { role: 'user', text: question }, { role: 'assistant', text: answer }]);
     let keep = 0;
     while (keep < tokens.length && next[posStart + keep] === tokens[keep]) keep++;
     const keys = concatKeys(decodes, this.model.parts.scoringLayers, tokens.length);
@@ -413,6 +413,21 @@ export class TieredConversation extends ConversationBase {
     }
     return to;
   }
+
+  /**
+   * The prompt every next question starts with, for these documents and turns. Two renderings of the
+   * whole prompt each: the last one is kept, since storing a turn asks for exactly what the next
+   * question's history needs.
+   */
+  private async prefixWithTurns(turns: readonly EngineTurn[]): Promise<number[]> {
+    const key = JSON.stringify([this.documents.map((doc) => [doc.id, doc.text.length]), turns]);
+    if (this.lastRendered?.key === key) return this.lastRendered.tokens;
+    const tokens = await this.model.renderer.prefixWithTurns(this.documents, turns);
+    this.lastRendered = { key, tokens };
+    return tokens;
+  }
+
+  private lastRendered: { key: string; tokens: number[] } | null = null;
 
   private turnKey(index: number): string {
     return `turn:${this.id}:${index}`;
@@ -503,12 +518,6 @@ function recentWindow(candidates: Candidate[], pinned: Candidate[], budgetTokens
 /** A decode's keys without its logits or queries: what a turn's abstract needs. */
 function keysOnly(result: AddonDecodeResult): AddonDecodeResult {
   return { ...result, logits: null, captures: result.captures?.map((c) => ({ ...c, queries: null })) ?? null };
-}
-
-function commonLength(a: readonly number[], b: readonly number[]): number {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return i;
 }
 
 function startsWith(tokens: readonly number[], prefix: readonly number[]): boolean {

@@ -19,6 +19,7 @@ import { CpuTier } from './tiers/CpuTier.ts';
 import { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 import { turnsDiskKey } from './turnsDiskKey.ts';
 import { DiskTier, type DiskTierOptions } from './tiers/DiskTier.ts';
+import { forgetStoredIngest } from './tiers/forgetStoredIngest.ts';
 
 export interface TieredEngineOptions {
   dataDir: string;
@@ -88,17 +89,11 @@ export class TieredEngine implements Engine {
   private async forgetIngests(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const disk = await this.diskTier(this.options.settings());
-    // Turns stored after these prefixes can never be used again: they go too.
-    for (const conversationId of this.kv.conversationsWithTurnsAfter(ids)) {
-      this.kv.deleteTurnsFrom(conversationId, 0);
-      await disk.removeDocument(turnsDiskKey(conversationId));
-    }
+    const open = [...this.models].find((m): m is TieredModel => m instanceof TieredModel);
     for (const id of ids) {
-      // An open model drops its in-memory copies too; it waits for the answer using them to end.
-      const open = [...this.models].find((m): m is TieredModel => m instanceof TieredModel);
+      // An open model also drops its in-memory copies; it waits for the answer using them to end.
       if (open) await open.run(() => open.discardIngest(id)).catch(() => undefined);
-      this.kv.deleteIngest(id);
-      await disk.removeDocument(id);
+      await forgetStoredIngest(this.kv, disk, id);
     }
   }
 
@@ -159,7 +154,7 @@ export class TieredEngine implements Engine {
         tokenizer,
         cpu: this.cpuTier(settings),
         disk: await this.diskTier(settings),
-        kv: new KvCatalog(this.options.catalog.database),
+        kv: this.kv,
         settings: resolved,
         flashAttention: this.options.flashAttention ?? true,
         llamaCppRelease: addon.llamaCppRelease,

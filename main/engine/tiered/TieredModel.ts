@@ -18,7 +18,8 @@ import { TieredConversation } from './TieredConversation.ts';
 import { TierManager, type SpliceSource } from './TierManager.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
 import { tieredSource } from './tiers/tieredSource.ts';
-import { turnsDiskKey } from './turnsDiskKey.ts';
+import { forgetStoredIngest } from './tiers/forgetStoredIngest.ts';
+import { commonPrefixLength } from '../commonPrefixLength.ts';
 import type { DiskTier } from './tiers/DiskTier.ts';
 
 export type SelectionMode = 'scores' | 'recent';
@@ -303,13 +304,7 @@ export class TieredModel implements EngineModel {
     }
     for (const [setKey, prefix] of this.prefixBySet) if (prefix.ingestId === ingestId) this.prefixBySet.delete(setKey);
     for (const key of this.tiers.residentKeys()) if (key.startsWith(`${ingestId}#`)) await this.tiers.evict(key);
-    kv.deleteIngest(ingestId);
-    await disk.removeDocument(ingestId);
-    // Turns stored after this prefix follow an ingest that no longer exists: they go too.
-    for (const conversationId of kv.conversationsWithTurnsAfter([ingestId])) {
-      kv.deleteTurnsFrom(conversationId, 0);
-      await disk.removeDocument(turnsDiskKey(conversationId));
-    }
+    await forgetStoredIngest(kv, disk, ingestId);
   }
 
   /** A splice source for a document chunk: the CPU tier first, else the disk tier (checksum verified). */
@@ -437,9 +432,7 @@ function workerRenderer(tokenizer: TokenizerWorker, hasChatTemplate: boolean): A
     // As promptLayout's prefixWithTurns: what two questions differing from their first character share.
     prefixWithTurns: async (documents, turns) => {
       const [a, b] = await Promise.all([tokenizer.renderPrompt(documents, turns, 'A', hasChatTemplate), tokenizer.renderPrompt(documents, turns, 'Z', hasChatTemplate)]);
-      let i = 0;
-      while (i < a.length && i < b.length && a[i] === b[i]) i++;
-      return a.slice(0, i);
+      return a.slice(0, commonPrefixLength(a, b));
     },
   };
 }

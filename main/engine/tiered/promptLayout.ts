@@ -3,6 +3,7 @@
 // with every question (turns and the question, evaluated per ask).
 import type { ChatWrapper, LlamaModel, Token } from 'node-llama-cpp';
 import { withBeginningToken } from '../bosToken.ts';
+import { commonPrefixLength } from '../commonPrefixLength.ts';
 import { resolveStableChatWrapper } from '../chatWrapper.ts';
 import type { EngineDocument, EngineTurn } from '../Engine.ts';
 import { chatHistory, rawPromptText } from '../promptText.ts';
@@ -22,10 +23,7 @@ export function createPromptRenderer(model: LlamaModel, hasChatTemplate: boolean
   // whatever the template puts before a question), wherever the tokenizer's merges fall.
   const prefixWithTurns = (documents: readonly EngineDocument[], turns: readonly EngineTurn[]): Token[] => {
     const a = render(documents, turns, 'A');
-    const b = render(documents, turns, 'Z');
-    let i = 0;
-    while (i < a.length && i < b.length && a[i] === b[i]) i++;
-    return a.slice(0, i);
+    return a.slice(0, commonPrefixLength(a, render(documents, turns, 'Z')));
   };
   return { render, prefix: (documents) => prefixWithTurns(documents, []), prefixWithTurns };
 }
