@@ -43,6 +43,11 @@ export interface LoadedModelInfo {
   sizeBytes: number;
   hasChatTemplate: boolean;
   trainContextTokens: number;
+  /**
+   * Multi-head latent attention (DeepSeek-V2/V3, Kimi K2: `<arch>.attention.kv_lora_rank` > 0): the cache
+   * holds one compressed latent per token, not per-head post-RoPE keys. Read from the file, not stored.
+   */
+  latentAttention?: boolean;
 }
 
 export interface EngineConversation {

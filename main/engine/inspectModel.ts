@@ -64,5 +64,11 @@ export async function inspectModel(path: string): Promise<LoadedModelInfo> {
     sizeBytes,
     hasChatTemplate: typeof tokenizer.chat_template === 'string' && tokenizer.chat_template !== '',
     trainContextTokens: typeof contextLength === 'number' ? contextLength : 4096,
+    latentAttention: latentAttentionRank(archMeta) > 0,
   };
+}
+
+function latentAttentionRank(archMeta: Record<string, unknown>): number {
+  const attention = (archMeta.attention ?? {}) as Record<string, unknown>;
+  return typeof attention.kv_lora_rank === 'number' ? attention.kv_lora_rank : 0;
 }

@@ -27,11 +27,17 @@ export interface SpmVocab {
   idOf: ReadonlyMap<string, number>;
 }
 
-/** `pieces` get ids from FIRST_PIECE_ID on, in order; earlier pieces score higher. */
-export function buildSpmVocab(pieces: readonly string[]): SpmVocab {
+/**
+ * `pieces` get ids from FIRST_PIECE_ID on, in order; earlier pieces score higher. `controlTokens`
+ * (a chat template's `<|im_start|>`, `[INST]`…) follow them as CONTROL tokens, which llama.cpp
+ * matches whole in text tokenized with special tokens on.
+ */
+export function buildSpmVocab(pieces: readonly string[], controlTokens: readonly string[] = []): SpmVocab {
   const tokens = ['<unk>', '<s>', '</s>'];
   for (let byte = 0; byte < 256; byte++) tokens.push(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
   tokens.push(...pieces);
+  const firstControlId = tokens.length;
+  tokens.push(...controlTokens);
   const idOf = new Map<string, number>();
   tokens.forEach((token, id) => {
     if (token.length === 0) throw new RangeError(`vocabulary piece ${id} is empty`);
@@ -44,7 +50,8 @@ export function buildSpmVocab(pieces: readonly string[]): SpmVocab {
   types[BOS_ID] = CONTROL;
   types[EOS_ID] = CONTROL;
   for (let id = FIRST_BYTE_ID; id < FIRST_PIECE_ID; id++) types[id] = BYTE;
-  for (let id = FIRST_PIECE_ID; id < tokens.length; id++) scores[id] = -(id - FIRST_PIECE_ID);
+  for (let id = FIRST_PIECE_ID; id < firstControlId; id++) scores[id] = -(id - FIRST_PIECE_ID);
+  for (let id = firstControlId; id < tokens.length; id++) types[id] = CONTROL;
   return { tokens, scores, types, idOf };
 }
 

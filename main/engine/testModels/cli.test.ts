@@ -45,6 +45,30 @@ describe('make-model', () => {
     assert.equal(info.tensorInfo?.find((t) => t.name === 'blk.0.attn_q.weight')?.ggmlType, 0);
   });
 
+  test('random --arch builds that architecture, with a real chat template when asked', async () => {
+    const out = join(dir, 'qwen2.gguf');
+    const { code, stdout } = await run(['random', '--arch', 'qwen2', '--chat-template', 'qwen2.5', '--context-length', '16384', '--out', out, '--json']);
+    assert.equal(code, 0);
+    assert.equal(JSON.parse(stdout).arch, 'qwen2');
+    const info = await readGgufFileInfo(out, { logWarnings: false });
+    const metadata = info.metadata as unknown as { general: { architecture: string }; qwen2: { context_length: number }; tokenizer: { chat_template: string; ggml: Record<string, unknown> } };
+    assert.equal(metadata.general.architecture, 'qwen2');
+    assert.equal(metadata.qwen2.context_length, 16384);
+    assert.match(metadata.tokenizer.chat_template, /<\|im_start\|>/);
+    assert.equal(metadata.tokenizer.ggml['add_bos_token'], false);
+    const tokens = metadata.tokenizer.ggml['tokens'] as string[];
+    assert.equal(tokens[metadata.tokenizer.ggml['eos_token_id'] as number], '<|im_end|>');
+    assert.ok(info.tensorInfo?.some((t) => t.name === 'blk.0.attn_q.bias'), 'QKV bias');
+    for (const [argv, message] of [
+      [['random', '--arch', 'gpt9', '--out', out], /--arch must be one of llama, mistral/],
+      [['random', '--arch', 'llama', '--chat-template', 'alpaca', '--out', out], /--chat-template must be one of/],
+    ] as Array<[string[], RegExp]>) {
+      const failed = await run(argv);
+      assert.equal(failed.code, 2);
+      assert.match(failed.stderr, message);
+    }
+  });
+
   test('bad or missing arguments exit with 2 and say what is wrong', async () => {
     const shape = ['--layers', '2', '--embd', '64', '--heads', '4', '--kv-heads', '2', '--head-dim', '16', '--vocab', '300'];
     const cases: Array<[string[], RegExp]> = [

@@ -5,6 +5,9 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ARCHITECTURE_NAMES, makeArchModel } from './architectures/index.ts';
+import type { ArchModelOptions } from './architectures/index.ts';
+import { CHAT_TEMPLATE_NAMES } from './chatTemplates/index.ts';
 import { makeNeedleModel } from './makeNeedleModel.ts';
 import { makeRandomModel } from './makeRandomModel.ts';
 import type { RandomModelOptions } from './makeRandomModel.ts';
@@ -13,6 +16,10 @@ export const MAKE_MODEL_USAGE = `usage:
   strata make-model needle --out FILE
   strata make-model random --layers L --embd E --heads H --kv-heads K --head-dim D --vocab V
                            [--ffn N] [--type f16|f32] [--seed S] [--context-length C] --out FILE
+  strata make-model random --arch A [--chat-template T] [shape options as above, all optional]
+                           [--type f16|f32] [--seed S] [--context-length C] --out FILE
+    A: ${ARCHITECTURE_NAMES.join(', ')}
+    T: ${CHAT_TEMPLATE_NAMES.join(', ')} (the model authors' own templates)
 options: --json prints {kind, path, sizeBytes}`;
 
 export interface CliOutput {
@@ -38,13 +45,16 @@ export async function runMakeModel(argv: readonly string[], io: CliOutput = proc
     const path = resolve(request.out);
     const startMs = performance.now();
     await writeAtomically(path, (tempPath) =>
-      request.kind === 'needle' ? makeNeedleModel(tempPath) : makeRandomModel(tempPath, request.options));
+      request.kind === 'needle' ? makeNeedleModel(tempPath)
+        : request.kind === 'arch' ? makeArchModel(tempPath, request.options)
+          : makeRandomModel(tempPath, request.options));
     const { size: sizeBytes } = await stat(path);
     if (request.json) {
-      io.stdout.write(`${JSON.stringify({ kind: request.kind, path, sizeBytes })}\n`);
+      io.stdout.write(`${JSON.stringify({ kind: request.kind === 'arch' ? 'random' : request.kind, path, sizeBytes, ...(request.kind === 'arch' ? { arch: request.options.arch } : {}) })}\n`);
     } else {
       const seconds = ((performance.now() - startMs) / 1000).toFixed(1);
-      io.stdout.write(`wrote ${request.kind} model ${path} (${(sizeBytes / 1e6).toFixed(1)} MB, ${seconds} s)\n`);
+      const kind = request.kind === 'arch' ? `random ${request.options.arch}` : request.kind;
+      io.stdout.write(`wrote ${kind} model ${path} (${(sizeBytes / 1e6).toFixed(1)} MB, ${seconds} s)\n`);
     }
     return 0;
   } catch (error) {
@@ -56,7 +66,8 @@ export async function runMakeModel(argv: readonly string[], io: CliOutput = proc
 export type MakeModelRequest =
   | { kind: 'help' }
   | { kind: 'needle'; out: string; json: boolean }
-  | { kind: 'random'; out: string; json: boolean; options: RandomModelOptions };
+  | { kind: 'random'; out: string; json: boolean; options: RandomModelOptions }
+  | { kind: 'arch'; out: string; json: boolean; options: ArchModelOptions };
 
 /** Throws RangeError with a message for the user on any bad or missing argument. */
 export function parseMakeModelArgs(args: readonly string[]): MakeModelRequest {
@@ -76,7 +87,7 @@ export function parseMakeModelArgs(args: readonly string[]): MakeModelRequest {
         ...(kind === 'random' ? {
           layers: stringOption, embd: stringOption, heads: stringOption, 'kv-heads': stringOption,
           'head-dim': stringOption, vocab: stringOption, ffn: stringOption, type: stringOption,
-          seed: stringOption, 'context-length': stringOption,
+          seed: stringOption, 'context-length': stringOption, arch: stringOption, 'chat-template': stringOption,
         } : {}),
       },
     }));
@@ -102,6 +113,28 @@ export function parseMakeModelArgs(args: readonly string[]): MakeModelRequest {
   if (type !== 'f16' && type !== 'f32') throw new RangeError(`--type must be f16 or f32, got "${type}"`);
   const ffn = integer('ffn', false);
   const contextLength = integer('context-length', false);
+  const arch = values['arch'];
+  const chatTemplate = values['chat-template'];
+  if (typeof chatTemplate === 'string' && !CHAT_TEMPLATE_NAMES.includes(chatTemplate as never)) {
+    throw new RangeError(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got "${chatTemplate}"`);
+  }
+  if (typeof arch === 'string') {
+    if (!ARCHITECTURE_NAMES.includes(arch)) throw new RangeError(`--arch must be one of ${ARCHITECTURE_NAMES.join(', ')}, got "${arch}"`);
+    const shape: Partial<Record<'layers' | 'embd' | 'heads' | 'kvHeads' | 'headDim' | 'vocab' | 'ffn', number>> = {};
+    for (const [flag, key] of [['layers', 'layers'], ['embd', 'embd'], ['heads', 'heads'], ['kv-heads', 'kvHeads'], ['head-dim', 'headDim'], ['vocab', 'vocab'], ['ffn', 'ffn']] as const) {
+      const value = integer(flag, false);
+      if (value !== undefined) shape[key] = value;
+    }
+    return {
+      kind: 'arch', out, json,
+      options: {
+        arch, ...shape, type, seed: integer('seed', false) ?? 1,
+        ...(contextLength === undefined ? {} : { contextLength }),
+        ...(typeof chatTemplate === 'string' ? { chatTemplate } : {}),
+      },
+    };
+  }
+  if (chatTemplate !== undefined) throw new RangeError('--chat-template needs --arch');
   const options: RandomModelOptions = {
     layers: integer('layers', true)!,
     embd: integer('embd', true)!,

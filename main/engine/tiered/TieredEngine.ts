@@ -102,6 +102,10 @@ export class TieredEngine implements Engine {
     const load = loadNativeAddon();
     if ('error' in load) throw new ModelError('TIERED_UNAVAILABLE', `The tiered engine is not available: ${load.error}.`);
     const info = await inspectModel(path);
+    if (info.latentAttention) {
+      // Checked before the weights load: the capture graph finds no per-layer post-RoPE K to score with.
+      throw new ModelError('TIERED_UNSUPPORTED', `${info.name} cannot be split into KV chunks: it uses multi-head latent attention (MLA), whose cache holds one compressed latent per token instead of per-head keys.`);
+    }
     const llama = await this.llamaPromise;
     const { addon } = load;
     if (addon.initInfo === null) await addon.initialize(await getLlamaBinsDir(llama));

@@ -30,6 +30,8 @@ export interface ArchModel {
   tensors: TensorSpec[];
   /** tokenizer.ggml.add_bos_token (Qwen2, Qwen3 and Phi-3 GGUFs say false). */
   addBosToken: boolean;
+  /** Special tokens llama.cpp looks up by name for this architecture (Phi-3's vocab code needs <|endoftext|>). */
+  controlTokens?: string[];
 }
 
 export interface ArchBuilder {

@@ -19,6 +19,8 @@ export const phi3: ArchBuilder = {
         weight(blk(i, 'ffn_up.weight'), 2 * d.ffn, d.embd),
       ]), ...last],
       addBosToken: false,
+      // llama-vocab.cpp sets attributes on <|endoftext|> for any model named "phi3" and throws without it.
+      controlTokens: ['<|endoftext|>'],
     };
   },
 };
