@@ -1,8 +1,10 @@
 // The one prompt layout both engines use, so the tiered engine's prompt is token for token the
 // standard engine's. Raw completion (models without a chat template, like the needle model): the
 // document texts, the earlier turns and the question, joined by newlines. Chat-template models: the
-// documents in the system message, then the turns, then the question.
+// documents in the system message (or before the first user message where the template moves the
+// system message: chatWrapper.ts documentsPlacement), then the turns, then the question.
 import type { ChatHistoryItem } from 'node-llama-cpp';
+import type { DocumentsPlacement } from './chatWrapper.ts';
 import type { EngineDocument, EngineTurn } from './Engine.ts';
 
 const SYSTEM_PROMPT =
@@ -21,9 +23,17 @@ export function chatSystemPrompt(documents: readonly EngineDocument[]): string {
 }
 
 /** The chat history to render through the model's template, ending with the model's empty turn. */
-export function chatHistory(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = [{ type: 'system', text: chatSystemPrompt(documents) }];
-  for (const turn of turns) history.push(turn.role === 'user' ? { type: 'user', text: turn.text } : { type: 'model', response: [turn.text] });
-  history.push({ type: 'user', text: question }, { type: 'model', response: [] });
+export function chatHistory(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string, placement: DocumentsPlacement = 'system'): ChatHistoryItem[] {
+  const system = chatSystemPrompt(documents);
+  const history: ChatHistoryItem[] = placement === 'system' ? [{ type: 'system', text: system }] : [];
+  for (const turn of [...turns, { role: 'user' as const, text: question }]) {
+    if (turn.role === 'user') {
+      const first = placement === 'firstUser' && !history.some((item) => item.type === 'user');
+      history.push({ type: 'user', text: first ? `${system}\n\n${turn.text}` : turn.text });
+    } else {
+      history.push({ type: 'model', response: [turn.text] });
+    }
+  }
+  history.push({ type: 'model', response: [] });
   return history;
 }

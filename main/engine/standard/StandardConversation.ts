@@ -21,9 +21,9 @@ export class StandardConversation extends ConversationBase {
     if (!this.model.info.hasChatTemplate) {
       return { mode: 'raw', tokens: this.model.tokenize(rawPromptText(this.documents, this.history, question)) };
     }
-    // The template's role markers are covered by the context's slack; the texts are counted here.
-    const texts = [...this.documents.map((doc) => doc.text), ...this.history.map((turn) => turn.text), question];
-    const estimatedTokens = texts.reduce((sum, text) => sum + this.model.tokenize(text).length, 0);
-    return { mode: 'chat', history: chatHistory(this.documents, this.history, question), estimatedTokens };
+    // Counted as rendered: a template adds a preamble (Llama 3.1's dates and tool notes) and markers
+    // around every turn, which counting the texts alone misses by hundreds of tokens over a conversation.
+    const history = chatHistory(this.documents, this.history, question, this.model.documentsPlacement());
+    return { mode: 'chat', history, estimatedTokens: this.model.renderedTokenCount(history) };
   }
 }

@@ -10,6 +10,7 @@ import {
   type LlamaContextSequence,
   type LlamaModel,
   type Token,
+  type ChatWrapper,
 } from 'node-llama-cpp';
 import type { AskMetrics } from '../../../preload/api.ts';
 import type { AskOptions, AskResult, EngineConversation, EngineModel, LoadedModelInfo } from '../Engine.ts';
@@ -18,7 +19,7 @@ import { StandardConversation } from './StandardConversation.ts';
 import type { KvCacheType } from '../../../preload/api.ts';
 import { withBeginningToken } from '../bosToken.ts';
 import { commonPrefixLength } from '../commonPrefixLength.ts';
-import { resolveStableChatWrapper } from '../chatWrapper.ts';
+import { documentsPlacement, resolveStableChatWrapper, type DocumentsPlacement } from '../chatWrapper.ts';
 import { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 
 const CONTEXT_STEP_TOKENS = 256;
@@ -46,6 +47,7 @@ export class StandardModel implements EngineModel {
   private disposed = false;
 
   private readonly kvCacheType: KvCacheType;
+  private wrapper: ChatWrapper | null = null;
 
   constructor(info: LoadedModelInfo, model: LlamaModel, llama: Llama, flashAttention: boolean, onDispose: () => void, kvCacheType: KvCacheType = 'f16') {
     this.kvCacheType = kvCacheType;
@@ -54,6 +56,20 @@ export class StandardModel implements EngineModel {
     this.model = model;
     this.llama = llama;
     this.onDispose = onDispose;
+  }
+
+  /** The model's chat wrapper, resolved once (the placement probe is cached per wrapper). */
+  chatWrapper(): ChatWrapper {
+    this.wrapper ??= resolveStableChatWrapper(this.model);
+    return this.wrapper;
+  }
+
+  renderedTokenCount(history: ChatHistoryItem[]): number {
+    return this.chatWrapper().generateContextState({ chatHistory: history }).contextText.tokenize(this.model.tokenizer).length;
+  }
+
+  documentsPlacement(): DocumentsPlacement {
+    return documentsPlacement(this.chatWrapper());
   }
 
   /** Library counts (a document may be 25 MB of text) are made in a tokenizer worker, opened on first use. */
@@ -122,7 +138,7 @@ export class StandardModel implements EngineModel {
         completion.dispose({ disposeSequence: false });
       }
     } else {
-      const llamaChat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false, chatWrapper: resolveStableChatWrapper(this.model) });
+      const llamaChat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false, chatWrapper: this.chatWrapper() });
       try {
         const result = await llamaChat.generateResponse(plan.history, common);
         text = result.response;

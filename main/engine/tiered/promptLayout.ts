@@ -4,7 +4,7 @@
 import type { ChatWrapper, LlamaModel, Token } from 'node-llama-cpp';
 import { withBeginningToken } from '../bosToken.ts';
 import { commonPrefixLength } from '../commonPrefixLength.ts';
-import { resolveStableChatWrapper } from '../chatWrapper.ts';
+import { documentsPlacement, resolveStableChatWrapper } from '../chatWrapper.ts';
 import type { EngineDocument, EngineTurn } from '../Engine.ts';
 import { chatHistory, rawPromptText } from '../promptText.ts';
 
@@ -34,7 +34,7 @@ function rawRenderer(model: LlamaModel): PromptRenderer['render'] {
 
 function chatRenderer(model: LlamaModel, wrapper: ChatWrapper): PromptRenderer['render'] {
   return (documents, turns, question) => {
-    const { contextText } = wrapper.generateContextState({ chatHistory: chatHistory(documents, turns, question) });
+    const { contextText } = wrapper.generateContextState({ chatHistory: chatHistory(documents, turns, question, documentsPlacement(wrapper)) });
     return contextText.tokenize(model.tokenizer);
   };
 }
