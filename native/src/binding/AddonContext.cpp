@@ -39,6 +39,8 @@ Napi::Function AddonContext::define(Napi::Env env) {
                          InstanceMethod<&AddonContext::captureChunk>("captureChunk"),
                          InstanceMethod<&AddonContext::spliceChunk>("spliceChunk"),
                          InstanceMethod<&AddonContext::removeRange>("removeRange"),
+                         InstanceMethod<&AddonContext::shiftRange>("shiftRange"),
+                         InstanceMethod<&AddonContext::canShift>("canShift"),
                          InstanceMethod<&AddonContext::seqPosMin>("seqPosMin"),
                          InstanceMethod<&AddonContext::seqPosMax>("seqPosMax"),
                          InstanceMethod<&AddonContext::dispose>("dispose"),
@@ -207,6 +209,20 @@ Napi::Value AddonContext::removeRange(const Napi::CallbackInfo& info) {
   return PromiseWorker::start(env, "strata.removeRange", Value(), [context, p0, p1] { return context->removeRange(p0, p1); }, nullptr,
                               [this] { end(); });
 }
+
+Napi::Value AddonContext::shiftRange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int32_t p0 = int32Argument(info, 0, "p0");
+  const int32_t p1 = int32Argument(info, 1, "p1");
+  const int32_t delta = int32Argument(info, 2, "delta");
+  Napi::Value rejection;
+  if (!tryBegin(env, rejection)) return rejection;
+  TierContext* context = context_.get();
+  return PromiseWorker::start(env, "strata.shiftRange", Value(), [context, p0, p1, delta] { return context->shiftRange(p0, p1, delta); }, nullptr,
+                              [this] { end(); });
+}
+
+Napi::Value AddonContext::canShift(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), idleContext(info.Env()).canShift()); }
 
 Napi::Value AddonContext::seqPosMin(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), idleContext(info.Env()).seqPosMin()); }
 

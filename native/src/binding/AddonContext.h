@@ -26,6 +26,8 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   Napi::Value captureChunk(const Napi::CallbackInfo& info);
   Napi::Value spliceChunk(const Napi::CallbackInfo& info);
   Napi::Value removeRange(const Napi::CallbackInfo& info);
+  Napi::Value shiftRange(const Napi::CallbackInfo& info);
+  Napi::Value canShift(const Napi::CallbackInfo& info);
   Napi::Value seqPosMin(const Napi::CallbackInfo& info);
   Napi::Value seqPosMax(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);

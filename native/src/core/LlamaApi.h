@@ -49,6 +49,8 @@ namespace strata {
   X(llama_get_memory)                                                                                 \
   X(llama_memory_seq_rm)                                                                              \
   X(llama_memory_seq_cp)                                                                              \
+  X(llama_memory_seq_add)                                                                             \
+  X(llama_memory_can_shift)                                                                           \
   X(llama_memory_seq_pos_min)                                                                         \
   X(llama_memory_seq_pos_max)                                                                         \
   X(llama_state_seq_get_size_ext)                                                                     \

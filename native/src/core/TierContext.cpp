@@ -298,4 +298,18 @@ Status TierContext::removeRange(int32_t p0, int32_t p1) noexcept {
   }
 }
 
+Status TierContext::shiftRange(int32_t p0, int32_t p1, int32_t delta) noexcept {
+  try {
+    if (p0 < 0 || p1 <= p0) invalid("the range [p0, p1) must have 0 <= p0 < p1, got [" + std::to_string(p0) + ", " + std::to_string(p1) + ")");
+    if (p0 + delta < 0) invalid("a shift by " + std::to_string(delta) + " would move position " + std::to_string(p0) + " below 0");
+    if (!canShift()) throw CoreError{"UNSUPPORTED_MODEL", "this model's KV cache cannot shift positions"};
+    model_->api().llama_memory_seq_add(memory_, kMainSeq, p0, p1, delta);
+    return Status::ok();
+  } catch (...) {
+    return fromException();
+  }
+}
+
+bool TierContext::canShift() const noexcept { return model_->api().llama_memory_can_shift(memory_); }
+
 }  // namespace strata

@@ -94,6 +94,15 @@ class TierContext {
   /** Removes the cells of sequence 0 with positions in [p0, p1). */
   Status removeRange(int32_t p0, int32_t p1) noexcept;
 
+  /**
+   * Moves the cells of sequence 0 with positions in [p0, p1) by `delta` positions; llama.cpp rotates
+   * their keys by delta (RoPE) at the next decode. Refused when the model's memory cannot shift.
+   */
+  Status shiftRange(int32_t p0, int32_t p1, int32_t delta) noexcept;
+
+  /** Whether this context's memory can shift positions (llama_memory_can_shift). */
+  bool canShift() const noexcept;
+
   /** Smallest / largest position in sequence 0, -1 when it is empty. */
   int32_t seqPosMin() const noexcept;
   int32_t seqPosMax() const noexcept;

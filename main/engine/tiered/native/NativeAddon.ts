@@ -137,7 +137,9 @@ export interface AddonTierContext {
   captureChunk(start: number, end: number): Promise<AddonCapturedChunk>;
   spliceChunk(blob: Uint8Array): Promise<AddonChunkInfo>;
   removeRange(start: number, end: number): Promise<void>;
+  shiftRange(start: number, end: number, delta: number): Promise<void>;
   /** Throw code BUSY while an operation runs. */
+  canShift(): boolean;
   seqPosMin(): number;
   seqPosMax(): number;
   dispose(): Promise<void>;
@@ -494,6 +496,24 @@ export class NativeTierContext {
     this.assertAlive();
     checkRange(start, end);
     return this.enqueue(() => this.handle.removeRange(start, end));
+  }
+
+  /**
+   * Moves the cells at positions [start, end) by `delta`; llama.cpp rotates their keys to match
+   * (RoPE) at the next decode. Compact positions for documents longer than the model's context.
+   */
+  async shiftRange(start: number, end: number, delta: number): Promise<void> {
+    this.assertAlive();
+    checkRange(start, end);
+    if (!Number.isInteger(delta) || start + delta < 0) throw new RangeError(`delta must be an integer keeping positions ≥ 0, got ${delta}`);
+    if (delta === 0) return;
+    return this.enqueue(() => this.handle.shiftRange(start, end, delta));
+  }
+
+  /** Whether the model's KV cache can shift positions at all. */
+  async canShift(): Promise<boolean> {
+    this.assertAlive();
+    return this.enqueue(async () => this.handle.canShift());
   }
 
   /** Smallest and largest position in the context (inclusive), -1/-1 when it is empty. */
