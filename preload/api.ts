@@ -115,6 +115,15 @@ export interface TieredAskMetrics {
   documentTokensEvaluated: number;
   /** Time spent reading documents into the tiers before this answer (0 when they were already there). */
   ingestMs: number;
+  /**
+   * Past the model's trained context the chosen chunks were moved to compact positions (InfLLM-style;
+   * llama.cpp rotates their keys): the farthest any query attended is then within a GPU budget.
+   */
+  compactPositions: boolean;
+  /** The highest KV position of any cell this answer used (the probe's, the chunks', the answer's). */
+  maxPositionUsed: number;
+  /** The longest distance a query attended over: highest minus lowest position in use. */
+  maxAttentionDistance: number;
 }
 
 export interface AskMetrics {

@@ -2,6 +2,11 @@
 // which chunks are resident and which loose cells (the question, the answer being generated) sit after
 // them, refuses anything that would exceed the GPU budget, and splices in position order so a fully
 // resident document is bit-identical to a full-context run.
+//
+// Compact positions (documents longer than the model's trained context): `makeResidentCompact`
+// splices the chosen chunks in position order and moves each one down (llama_memory_seq_add) to sit
+// right after the one before, so the question follows at most a budget's worth of positions later.
+// Chunks keep their stored positions in `posStart`/`posEnd`; `shift` is where they sit now minus that.
 import type { AddonDecodeResult, LogitsMode, NativeTierContext } from './native/NativeAddon.ts';
 import { StrataError } from '../errors.ts';
 
@@ -10,6 +15,11 @@ export interface ResidentChunk {
   /** KV positions [posStart, posEnd). */
   posStart: number;
   posEnd: number;
+}
+
+interface PlacedChunk extends ResidentChunk {
+  /** Current position minus stored position (0 unless compacted). */
+  shift: number;
 }
 
 export interface SpliceSource extends ResidentChunk {
@@ -42,7 +52,10 @@ export class BudgetViolationError extends StrataError {
 export class TierManager {
   readonly budgetTokens: number;
   private readonly context: NativeTierContext;
-  private readonly chunks = new Map<string, ResidentChunk>();
+  private readonly chunks = new Map<string, PlacedChunk>();
+  /** The highest position any cell held since the last `resetPositionStats`, and the lowest. */
+  private highestPosition = -1;
+  private lowestPosition = Number.POSITIVE_INFINITY;
   /** Loose cells [start, end): evaluated tokens that belong to no chunk yet, always after every chunk. */
   private loose: { start: number; end: number } | null = null;
   private peak = 0;
@@ -75,8 +88,25 @@ export class TierManager {
   /** One past the highest resident position: where the next decode must start. */
   get nextPosition(): number {
     let max = this.loose?.end ?? 0;
-    for (const chunk of this.chunks.values()) max = Math.max(max, chunk.posEnd);
+    for (const chunk of this.chunks.values()) max = Math.max(max, chunk.posEnd + chunk.shift);
     return max;
+  }
+
+  /** Whether any resident chunk sits away from its stored positions. */
+  get compacted(): boolean {
+    return [...this.chunks.values()].some((c) => c.shift !== 0);
+  }
+
+  /** Where the cells were since `resetPositionStats`: the farthest a query attended is highest − lowest. */
+  positionStats(): { highest: number; lowest: number } {
+    return { highest: this.highestPosition, lowest: Number.isFinite(this.lowestPosition) ? this.lowestPosition : 0 };
+  }
+
+  resetPositionStats(): void {
+    this.highestPosition = -1;
+    this.lowestPosition = Number.POSITIVE_INFINITY;
+    for (const chunk of this.chunks.values()) this.sawCells(chunk.posStart + chunk.shift, chunk.posEnd + chunk.shift);
+    if (this.loose) this.sawCells(this.loose.start, this.loose.end);
   }
 
   /** Evaluates tokens at the next positions as loose cells. */
@@ -86,6 +116,7 @@ export class TierManager {
     const positions = tokens.map((_, i) => start + i);
     const result = await this.context.decode({ tokens, positions, logits, capture });
     this.loose = { start: this.loose?.start ?? start, end: start + tokens.length };
+    this.sawCells(start, start + tokens.length);
     this.changed();
     return result;
   }
@@ -96,8 +127,10 @@ export class TierManager {
       throw new RangeError(`[${posStart}, ${posEnd}) is not the start of the loose cells ${JSON.stringify(this.loose)}`);
     }
     if (this.chunks.has(key)) throw new RangeError(`chunk ${key} is already resident`);
+    // Cells at compact positions would be stored where they sat in one answer only.
+    if (this.compacted) throw new RangeError('loose cells after compacted chunks are not stored');
     const { blob } = await this.context.captureChunk(posStart, posEnd);
-    this.chunks.set(key, { key, posStart, posEnd });
+    this.chunks.set(key, { key, posStart, posEnd, shift: 0 });
     this.loose = posEnd === this.loose.end ? null : { start: posEnd, end: this.loose.end };
     return blob;
   }
@@ -113,7 +146,7 @@ export class TierManager {
   async evict(key: string): Promise<void> {
     const chunk = this.chunks.get(key);
     if (!chunk) return;
-    await this.context.removeRange(chunk.posStart, chunk.posEnd);
+    await this.context.removeRange(chunk.posStart + chunk.shift, chunk.posEnd + chunk.shift);
     this.chunks.delete(key);
     this.changed();
   }
@@ -125,6 +158,8 @@ export class TierManager {
    */
   async makeResident(target: readonly SpliceSource[]): Promise<SpliceStats> {
     const started = performance.now();
+    // Splicing at stored positions next to moved chunks could overlap them: start again from the blobs.
+    if (this.compacted) await this.clear();
     const wanted = new Set(target.map((c) => c.key));
     let evicted = 0;
     for (const key of [...this.chunks.keys()]) {
@@ -139,6 +174,43 @@ export class TierManager {
         stats.kept++;
         continue;
       }
+      await this.splice(source, stats);
+    }
+    stats.spliceMs = performance.now() - started;
+    return stats;
+  }
+
+  /**
+   * Makes exactly `target` resident at compact positions: in stored-position order, each chunk moved
+   * down to follow the one before (the first stays at 0 when it starts there). A chunk is spliced at
+   * its stored positions, which lie at or above everything packed so far, so the move touches it alone.
+   * Loose cells must be gone (the question is evaluated after). Every chunk is spliced anew from its
+   * blob, so each is rotated once, never by shift after shift.
+   */
+  async makeResidentCompact(target: readonly SpliceSource[]): Promise<SpliceStats> {
+    const started = performance.now();
+    if (this.loose) throw new RangeError('drop the loose cells before compacting');
+    const evicted = this.chunks.size;
+    await this.clear();
+    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted };
+    let packed = 0;
+    for (const source of [...target].sort((a, b) => a.posStart - b.posStart)) {
+      await this.splice(source, stats);
+      const shift = packed - source.posStart;
+      if (shift > 0) throw new RangeError(`chunk ${source.key} overlaps the chunks before it`);
+      if (shift !== 0) {
+        await this.context.shiftRange(source.posStart, source.posEnd, shift);
+        this.chunks.get(source.key)!.shift = shift;
+      }
+      packed += source.posEnd - source.posStart;
+    }
+    this.resetPositionStats();
+    stats.spliceMs = performance.now() - started;
+    return stats;
+  }
+
+  private async splice(source: SpliceSource, stats: SpliceStats): Promise<void> {
+    {
       this.reserve(source.posEnd - source.posStart, `splice of ${source.key}`);
       const { blob, from } = await source.load();
       let info: { posMin: number; posMax: number };
@@ -152,7 +224,8 @@ export class TierManager {
         await this.context.removeRange(info.posMin, info.posMax + 1);
         throw new StrataError('BLOB_MISMATCH', `The blob of ${source.key} holds positions [${info.posMin}, ${info.posMax}] instead of [${source.posStart}, ${source.posEnd - 1}].`);
       }
-      this.chunks.set(source.key, { key: source.key, posStart: source.posStart, posEnd: source.posEnd });
+      this.chunks.set(source.key, { key: source.key, posStart: source.posStart, posEnd: source.posEnd, shift: 0 });
+      this.sawCells(source.posStart, source.posEnd);
       this.changed();
       if (from === 'cpu') {
         stats.bytesFromCpu += blob.byteLength;
@@ -163,8 +236,11 @@ export class TierManager {
       }
       stats.spliced++;
     }
-    stats.spliceMs = performance.now() - started;
-    return stats;
+  }
+
+  private sawCells(start: number, end: number): void {
+    this.highestPosition = Math.max(this.highestPosition, end - 1);
+    this.lowestPosition = Math.min(this.lowestPosition, start);
   }
 
   /** Empties the GPU tier (a new conversation or document set). */

@@ -15,7 +15,8 @@ import type { AskOptions, AskResult, EngineTurn } from '../Engine.ts';
 import { commonPrefixLength } from '../commonPrefixLength.ts';
 import { RequestError, StrataError } from '../errors.ts';
 import { abstractLength, computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
-import { scoreChunks } from './abstracts/scoreChunks.ts';
+import { scoreChunks, scoreShiftedChunks } from './abstracts/scoreChunks.ts';
+import { rotateByPositions } from './positions/ropeRotation.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
 import type { AddonDecodeResult } from './native/NativeAddon.ts';
 import { sampleToken } from './sampleToken.ts';
@@ -108,9 +109,19 @@ export class TieredConversation extends ConversationBase {
       throw new RequestError('PROMPT_LAYOUT', 'The prompt no longer starts with the documents it was read with; ask again.');
     }
 
+    // Past the model's trained context the chosen chunks move to compact positions for this answer
+    // (positions/ in docs/ARCHITECTURE.md). Turns are then evaluated with the question each time:
+    // their cells sit at positions that hold for one answer only, so they are not stored.
+    const chat = model.info.hasChatTemplate;
+    const requestedMax = options.maxTokens ?? (chat ? DEFAULT_MAX_TOKENS_CHAT : DEFAULT_MAX_TOKENS_RAW);
+    const compact = model.compactPositions && full.length + requestedMax > model.info.trainContextTokens;
+    const prefixKey = compact ? 'compact' : (prefix?.ingestId ?? 'none');
+    if (compact && this.turnsPrefixKey !== 'compact') {
+      await this.unloadTurns();
+      this.turnsPrefixKey = 'compact';
+    }
     // Stored turns stay valid while the documents' prefix and the rendered turns match; after a
     // restart they come back from the catalog instead of being read again.
-    const prefixKey = prefix?.ingestId ?? 'none';
     if (prefixKey !== this.turnsPrefixKey) {
       await this.unloadTurns();
       this.turnsPrefixKey = prefixKey;
@@ -118,7 +129,7 @@ export class TieredConversation extends ConversationBase {
     }
     // Where the earlier turns end and the question begins: stored turns can only stand for the former
     // (a regenerated or repeated question is evaluated again).
-    const historyEnd = this.history.length === 0 ? prefixLength : commonPrefixLength(full, await this.prefixWithTurns(this.history));
+    const historyEnd = this.history.length === 0 || compact ? prefixLength : commonPrefixLength(full, await this.prefixWithTurns(this.history));
     let matched = 0;
     let newStart = prefixLength;
     while (matched < this.turns.length) {
@@ -133,11 +144,11 @@ export class TieredConversation extends ConversationBase {
     if (historyEnd > newStart) newStart = await this.catchUpTurns(full, newStart, historyEnd, prefix);
     const newTokens = full.slice(newStart);
 
-    const chat = model.info.hasChatTemplate;
-    let maxTokens = options.maxTokens ?? (chat ? DEFAULT_MAX_TOKENS_CHAT : DEFAULT_MAX_TOKENS_RAW);
+    let maxTokens = requestedMax;
     const roomForAnswer = Math.floor(budget / 2) - newTokens.length;
     if (roomForAnswer < 1) {
-      throw new RequestError('QUESTION_TOO_LONG', `The question and the turns not yet stored take ${newTokens.length} tokens; the GPU budget of ${budget} tokens allows at most ${Math.floor(budget / 2) - 1}. Shorten the question or raise the GPU budget.`);
+      const what = compact ? 'The question and the conversation before it (documents longer than the model are answered with the conversation read again each time)' : 'The question and the turns not yet stored';
+      throw new RequestError('QUESTION_TOO_LONG', `${what} take ${newTokens.length} tokens; the GPU budget of ${budget} tokens allows at most ${Math.floor(budget / 2) - 1}. Shorten the question, start a new conversation or raise the GPU budget.`);
     }
     maxTokens = Math.min(maxTokens, roomForAnswer);
 
@@ -153,15 +164,17 @@ export class TieredConversation extends ConversationBase {
       selected = candidates;
     } else {
       const probeStarted = performance.now();
-      await this.prepareProbe(candidates, pinned, newTokens.length);
+      await this.prepareProbe(candidates, pinned, newTokens.length, compact);
+      const probeAt = tiers.nextPosition;
       const probe = await tiers.decode(newTokens, 'none', { layers: scoringLayers, queries: true });
       await tiers.dropLoose();
       probeMs = performance.now() - probeStarted;
       const selectStarted = performance.now();
-      selected = this.select(candidates, pinned, chunkBudget, probe, newTokens.length, selectionMode, prefix);
+      selected = this.select(candidates, pinned, chunkBudget, probe, newTokens.length, selectionMode, prefix, compact ? probeAt : null);
       selectMs = performance.now() - selectStarted;
     }
-    const splice = await tiers.makeResident(selected.map((c) => c.source));
+    tiers.resetPositionStats();
+    const splice = compact ? await tiers.makeResidentCompact(selected.map((c) => c.source)) : await tiers.makeResident(selected.map((c) => c.source));
     model.countSplices(splice.kept, splice);
     const selectedChunkIndices = new Set(selected.flatMap((c) => (c.documentChunkIndex === null ? [] : [c.documentChunkIndex])));
     this.lastPrefix = prefix;
@@ -200,7 +213,8 @@ export class TieredConversation extends ConversationBase {
         stopReason = 'abort';
         break;
       }
-      const reselect = settings.reselectEveryTokens > 0 && allTokens > chunkBudget && generated.length % settings.reselectEveryTokens === 0;
+      // Re-selection splices chunks under the answer's cells, which compact positions have no room for.
+      const reselect = !compact && settings.reselectEveryTokens > 0 && allTokens > chunkBudget && generated.length % settings.reselectEveryTokens === 0;
       result = await tiers.decode([token], 'last', { layers: scoringLayers, keys: true, queries: reselect });
       keysByToken.push(keysOnly(result));
       if (reselect) {
@@ -221,7 +235,9 @@ export class TieredConversation extends ConversationBase {
       options.onTextChunk?.(rest);
     }
     const endedAt = performance.now();
-    await this.storeTurn(newStart, [...full.slice(newStart), ...generated.slice(0, -1)], keysByToken, question, text);
+    const positions = tiers.positionStats();
+    if (compact) await tiers.dropLoose();
+    else await this.storeTurn(newStart, [...full.slice(newStart), ...generated.slice(0, -1)], keysByToken, question, text);
 
     const { cpu, disk } = model.parts;
     const decodeMs = endedAt - firstTokenAt;
@@ -246,6 +262,9 @@ export class TieredConversation extends ConversationBase {
       residentBytes: { gpu: Math.round(tiers.residentTokens * kvBytesPerToken), cpu: cpu.stats().bytes, disk: disk.usedBytes() },
       documentTokensEvaluated,
       ingestMs,
+      compactPositions: compact,
+      maxPositionUsed: positions.highest,
+      maxAttentionDistance: positions.highest - positions.lowest,
     };
     const metrics: AskMetrics = {
       engine: 'tiered',
@@ -276,7 +295,7 @@ export class TieredConversation extends ConversationBase {
   }
 
   /** The probe runs on what is resident when that still ends with the most recent chunk; else on the pinned chunks. */
-  private async prepareProbe(candidates: Candidate[], pinned: Candidate[], questionTokens: number): Promise<void> {
+  private async prepareProbe(candidates: Candidate[], pinned: Candidate[], questionTokens: number, compact: boolean): Promise<void> {
     const { tiers } = this.model;
     const known = new Map(candidates.map((c) => [c.source.key, c]));
     const resident = tiers.residentKeys();
@@ -287,7 +306,9 @@ export class TieredConversation extends ConversationBase {
       resident.every((key) => known.has(key)) &&
       pinned.every((p) => tiers.isResident(p.source.key)) &&
       tiers.residentTokens + questionTokens <= tiers.budgetTokens;
-    if (!usable) await tiers.makeResident(pinned.map((c) => c.source));
+    // Compact: the probe's question also sits within the trained context, after the packed chunks.
+    if (compact && !(usable && tiers.compacted)) await tiers.makeResidentCompact(pinned.map((c) => c.source));
+    else if (!compact && !usable) await tiers.makeResident(pinned.map((c) => c.source));
   }
 
   private select(
@@ -298,9 +319,10 @@ export class TieredConversation extends ConversationBase {
     queryTokens: number,
     mode: 'scores' | 'recent',
     prefix: DocumentPrefix | null,
+    compactProbeAt: number | null = null,
   ): Candidate[] {
     if (mode === 'recent') return recentWindow(candidates, pinned, budgetTokens);
-    const scores = this.score(candidates, probe, queryTokens, prefix);
+    const scores = this.score(candidates, probe, queryTokens, prefix, compactProbeAt === null ? null : this.compactShifts(candidates, pinned, compactProbeAt));
     const ids = selectChunks({
       chunks: candidates.map((c, i) => ({ id: c.index, tokenCount: c.tokenCount, score: scores[i], position: c.source.posStart })),
       budgetTokens,
@@ -309,19 +331,31 @@ export class TieredConversation extends ConversationBase {
     return ids.map((id) => candidates[id]);
   }
 
-  private score(candidates: Candidate[], probe: AddonDecodeResult, queryTokens: number, prefix: DocumentPrefix | null): Float64Array {
+  private score(candidates: Candidate[], probe: AddonDecodeResult, queryTokens: number, prefix: DocumentPrefix | null, shifts: Int32Array | null): Float64Array {
     const layers = this.model.parts.scoringLayers;
     const captures = layers.map((layer) => probe.captures?.find((c) => c.layer === layer));
     const first = captures[0];
     if (!first?.queries || captures.some((c) => !c?.queries)) throw new RequestError('INTERNAL', 'The probe captured no queries.');
-    return scoreChunks({
+    const input = {
       queries: captures.map((c) => c!.queries!),
       nQueryTokens: queryTokens,
       nHeads: first.headCount,
       nKvHeads: first.kvHeadCount,
       headDim: first.headDim,
       abstracts: this.packedAbstracts(prefix, abstractLength(first.kvHeadCount, first.headDim) * layers.length, candidates.length),
-    });
+    };
+    const rope = this.model.ropeSpec;
+    return shifts === null || rope === null ? scoreChunks(input) : scoreShiftedChunks(input, shifts, (queries, delta) => rotateByPositions(queries, first.headDim, rope, delta));
+  }
+
+  /**
+   * Where each chunk is scored in compact mode, as a shift from its stored positions: just before
+   * the most recent chunk, the way the packing brings every chosen chunk within a budget of the
+   * question. The probe ran at `probeAt`, after the packed pinned chunks.
+   */
+  private compactShifts(candidates: Candidate[], pinned: Candidate[], probeAt: number): Int32Array {
+    const recentTokens = pinned.at(-1)?.tokenCount ?? 0;
+    return Int32Array.from(candidates, (c) => probeAt - recentTokens - c.tokenCount - c.source.posStart);
   }
 
   /**

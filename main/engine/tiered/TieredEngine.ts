@@ -14,6 +14,7 @@ import { getLlamaRuntime } from '../llamaRuntime.ts';
 import { SettingsError, resolveChunkBounds } from '../settings/engineSettings.ts';
 import { defaultGpuBudgetTokens, defaultScoringLayers, kvBytesPerToken } from './defaultBudgets.ts';
 import { getLlamaBinsDir, loadNativeAddon, type NativeTierContext, type NativeTierModel } from './native/NativeAddon.ts';
+import { readRopeSpec } from './positions/ropeRotation.ts';
 import { TieredModel, type SelectionMode, type TierSample } from './TieredModel.ts';
 import { CpuTier } from './tiers/CpuTier.ts';
 import { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
@@ -151,6 +152,8 @@ export class TieredEngine implements Engine {
 
       const opened: TieredModel = new TieredModel({
         info,
+        canShift: await context.canShift(),
+        ropeSpec: await readRopeSpec(path, shape.ropeType, shape.headDimK),
         modelId: tieredModelId(path, info.sizeBytes),
         native,
         context,

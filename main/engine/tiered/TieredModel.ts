@@ -16,6 +16,7 @@ import type { EngineTurn } from '../Engine.ts';
 import type { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 import { TieredConversation } from './TieredConversation.ts';
 import { TierManager, type SpliceSource } from './TierManager.ts';
+import type { RopeSpec } from './positions/ropeRotation.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
 import { tieredSource } from './tiers/tieredSource.ts';
 import { forgetStoredIngest } from './tiers/forgetStoredIngest.ts';
@@ -34,6 +35,8 @@ export interface TierSample {
 }
 
 export interface TieredModelParts {
+  canShift: boolean;
+  ropeSpec: RopeSpec | null;
   info: LoadedModelInfo;
   modelId: string;
   native: NativeTierModel;
@@ -85,8 +88,15 @@ export class TieredModel implements EngineModel {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
+  /** Whether chunks may be moved to compact positions (the model's cache can shift: llama_memory_can_shift). */
+  readonly compactPositions: boolean;
+  /** The model's RoPE, to score moved chunks where they will be; null: scored at their stored positions. */
+  readonly ropeSpec: RopeSpec | null;
+
   constructor(parts: TieredModelParts) {
     this.parts = parts;
+    this.compactPositions = parts.canShift;
+    this.ropeSpec = parts.ropeSpec;
     this.info = parts.info;
     this.renderer = workerRenderer(parts.tokenizer, parts.info.hasChatTemplate);
     this.tiers = new TierManager(parts.context, parts.gpuBudgetTokens, () => this.sample());

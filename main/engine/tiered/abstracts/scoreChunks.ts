@@ -145,8 +145,33 @@ export function chunkUpperBounds(input: ScoreChunksInput): Float64Array {
  * With one chunk every score is 0.
  */
 export function scoreChunks(input: ScoreChunksInput): Float64Array {
-  const bounds = chunkUpperBounds(input);
+  return standardizedScores(chunkUpperBounds(input), input.queries.length * input.nHeads);
+}
+
+/**
+ * scoreChunks for chunks that will be moved before they are attended (compact positions): chunk c's
+ * keys move by shifts[c], so its bounds are taken with the queries rotated by −shifts[c]
+ * (`rotate(queries, delta)`, RoPE's rotation by delta positions), which is the same dot product.
+ */
+export function scoreShiftedChunks(input: ScoreChunksInput, shifts: Int32Array, rotate: (queries: Float32Array, delta: number) => Float32Array): Float64Array {
+  checkInput(input);
   const LH = input.queries.length * input.nHeads;
+  const stride = input.queries.length * abstractLength(input.nKvHeads, input.headDim);
+  const C = input.abstracts.length / stride;
+  if (shifts.length !== C) throw new RangeError(`shifts has ${shifts.length} values for ${C} chunks`);
+  const bounds = new Float64Array(LH * C);
+  for (let c = 0; c < C; c++) {
+    const one = chunkUpperBounds({
+      ...input,
+      queries: input.queries.map((layer) => rotate(layer, -shifts[c])),
+      abstracts: input.abstracts.subarray(c * stride, (c + 1) * stride),
+    });
+    for (let lh = 0; lh < LH; lh++) bounds[lh * C + c] = one[lh];
+  }
+  return standardizedScores(bounds, LH);
+}
+
+function standardizedScores(bounds: Float64Array, LH: number): Float64Array {
   const C = bounds.length / LH;
   const scores = new Float64Array(C).fill(-Infinity); // LH >= 1: checkInput requires a layer and a head
   for (let lh = 0; lh < LH; lh++) {
