@@ -1,5 +1,6 @@
 // Files that are not what they claim get an error naming them, and nothing the user had is touched.
 import { writeFile } from 'node:fs/promises';
+import { makeArchModel } from '../main/engine/testModels/architectures/index.ts';
 import { ensureTestModel } from '../main/engine/testModels/cli.ts';
 import { makeHaystack } from '../main/engine/testModels/haystack.ts';
 import { expect, test } from './fixtures/strataApp.ts';
@@ -63,4 +64,16 @@ test('a file that is not GGUF, typed as the model path, is refused and the open 
   await strataApp.reload();
   await strata.waitUntilLoaded();
   await expect(strata.currentModel).toHaveText(openModel);
+});
+
+test('a model the tiered engine cannot splice opens on the standard engine, and the badge says why', async ({ strata }, testInfo) => {
+  await strata.waitUntilLoaded();
+  // Gemma 2 interleaves sliding-window layers: its KV cache is not per-position cells for every layer.
+  const gemma = testInfo.outputPath('gemma2-random.gguf');
+  await makeArchModel(gemma, { arch: 'gemma2', seed: 2 });
+  await strata.openModel(gemma);
+  await expect(strata.currentModel).toContainText('standard engine');
+  await expect(strata.currentModel.getByRole('status')).toContainText('sliding-window attention');
+  await expect(strata.currentModel.getByRole('status')).toContainText('Using the standard engine');
+  await strata.screenshot(testInfo, 'bad-input-fallback-badge');
 });

@@ -120,10 +120,6 @@ export interface TieredAskMetrics {
    * llama.cpp rotates their keys): the farthest any query attended is then within a GPU budget.
    */
   compactPositions: boolean;
-  /** The highest KV position of any cell this answer used (the probe's, the chunks', the answer's). */
-  maxPositionUsed: number;
-  /** The longest distance a query attended over: highest minus lowest position in use. */
-  maxAttentionDistance: number;
 }
 
 export interface AskMetrics {
@@ -138,6 +134,10 @@ export interface AskMetrics {
   decodeTokensPerSecond: number;
   totalMs: number;
   contextTokens: number;
+  /** The highest KV position any cell of this answer held (tiered: the probe's, the chunks', the answer's). */
+  maxPositionUsed: number;
+  /** The longest distance a query attended over (highest minus lowest position in use): compare with the model's trained context. */
+  maxAttentionDistance: number;
 }
 
 export type MessageRole = 'user' | 'assistant';

@@ -55,7 +55,7 @@ test('everything survives closing and reopening the catalog', (t) => {
     role: 'assistant',
     text: 'a.',
     status: 'stopped',
-    metrics: { engine: 'standard', promptTokens: 3, evaluatedPromptTokens: 3, generatedTokens: 1, prefillMs: 1, timeToFirstTokenMs: 1, decodeTokensPerSecond: 0, totalMs: 2, contextTokens: 256 },
+    metrics: { engine: 'standard', promptTokens: 3, evaluatedPromptTokens: 3, generatedTokens: 1, prefillMs: 1, timeToFirstTokenMs: 1, decodeTokensPerSecond: 0, totalMs: 2, contextTokens: 256, maxPositionUsed: 3, maxAttentionDistance: 3 },
   });
   catalog.dispose();
 

@@ -161,6 +161,9 @@ export class StandardModel implements EngineModel {
       decodeTokensPerSecond: generatedTokens > 1 && decodeMs > 0 ? ((generatedTokens - 1) * 1000) / decodeMs : 0,
       totalMs: endedAt - startedAt,
       contextTokens: sequence.context.contextSize,
+      // Positions 0… hold the prompt and then the answer; its last token is sampled, not evaluated.
+      maxPositionUsed: Math.max(0, promptTokens + generatedTokens - 2),
+      maxAttentionDistance: Math.max(0, promptTokens + generatedTokens - 2),
     };
     return { text, stopReason: mapStopReason(stopReason), metrics };
   }

@@ -263,8 +263,6 @@ export class TieredConversation extends ConversationBase {
       documentTokensEvaluated,
       ingestMs,
       compactPositions: compact,
-      maxPositionUsed: positions.highest,
-      maxAttentionDistance: positions.highest - positions.lowest,
     };
     const metrics: AskMetrics = {
       engine: 'tiered',
@@ -277,6 +275,8 @@ export class TieredConversation extends ConversationBase {
       decodeTokensPerSecond: generated.length > 1 && decodeMs > 0 ? ((generated.length - 1) * 1000) / decodeMs : 0,
       totalMs: endedAt - startedAt,
       contextTokens: budget,
+      maxPositionUsed: positions.highest,
+      maxAttentionDistance: positions.highest - positions.lowest,
       tiered,
     };
     return { text, stopReason, metrics };

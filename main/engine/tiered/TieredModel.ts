@@ -198,7 +198,10 @@ export class TieredModel implements EngineModel {
       const left = tokenCount - tokensDone;
       options.onNotice?.(
         `These documents are ${tokenCount.toLocaleString('en-US')} tokens, longer than the ${trained.toLocaleString('en-US')} tokens ${this.info.name} was trained on: ` +
-          `past that the model attends at distances it never saw in training, and answers may suffer. Reading the ${left.toLocaleString('en-US')} tokens left takes about ${formatDuration((left / rate) * 1000)} at the measured ${Math.round(rate)} tokens/s.`,
+          (this.compactPositions
+            ? `each answer reads only the parts that matter, moved next to each other so the model never looks farther back than it was trained to (the read itself still runs past it). `
+            : `past that the model attends at distances it never saw in training, and answers may suffer. `) +
+          `Reading the ${left.toLocaleString('en-US')} tokens left takes about ${formatDuration((left / rate) * 1000)} at the measured ${Math.round(rate)} tokens/s.`,
       );
     };
     if (tooLong && this.readTokensPerSecond !== null) tell(this.readTokensPerSecond);

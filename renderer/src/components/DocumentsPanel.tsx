@@ -34,7 +34,9 @@ export function DocumentsPanel() {
           {longerThanModel && (
             <p className="notice notice-info" role="status" data-testid="longer-than-model">
               These documents ({tokensInUse.toLocaleString('en-US')} tokens) are longer than the {model.trainContextTokens.toLocaleString('en-US')} tokens {model.name} was
-              trained on; answers may suffer past that. The first question reads them all and says how long that takes.
+              trained on. {model.engine === 'tiered'
+                ? 'The tiered engine answers from the parts that matter, moved within the trained context; the first question reads them all and says how long that takes.'
+                : 'The standard engine cannot go past that: use the tiered engine, or fewer documents.'}
             </p>
           )}
           <ul className="document-list" aria-label="Document list">

@@ -25,6 +25,12 @@ export function MessageMetrics({ metrics }: { metrics: AskMetrics }) {
         <dt>engine</dt>
         <dd>{metrics.engine}</dd>
       </div>
+      {metrics.tiered?.compactPositions && metrics.maxAttentionDistance !== undefined && (
+        <div title="The documents are longer than the model's trained context: the chunks read for this answer were moved next to each other, so no token looked farther back than this.">
+          <dt>farthest look-back</dt>
+          <dd>{formatCount(metrics.maxAttentionDistance)} tokens (compact positions)</dd>
+        </div>
+      )}
     </dl>
   );
 }
