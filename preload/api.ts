@@ -68,7 +68,7 @@ export interface ModelInfo {
   engineNotice?: string | null;
 }
 
-export type DocumentKind = 'txt' | 'md' | 'pdf' | 'docx';
+export type DocumentKind = 'txt' | 'md' | 'pdf' | 'docx' | 'html';
 
 export interface DocumentInfo {
   id: string;

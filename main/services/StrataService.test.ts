@@ -163,6 +163,19 @@ test('the same file imported twice is one document; a binary file is refused and
   assert.equal(failures.length, 2);
 });
 
+test('importing: the same bytes under a new name say which document they are; how a text was decoded is said', async (t) => {
+  const { service, events } = startService(t, tempDir(t));
+  const bytes = new TextEncoder().encode('The lease ends in March.\n');
+  const first = await service.documents.import({ requestId: 'a', fileName: 'lease.txt', bytes });
+  const again = await service.documents.import({ requestId: 'b', fileName: 'lease (copy).txt', bytes });
+  assert.equal(again.id, first.id);
+  assert.equal((await service.documents.list()).length, 1);
+  const notices = () => events.filter((e): e is Extract<Recorded, { event: 'app.onNotice' }> => e.event === 'app.onNotice').map((e) => e.payload.message);
+  assert.deepEqual(notices(), ['lease (copy).txt has the same contents as lease.txt, already in the library; it was not added again.']);
+  await service.documents.import({ requestId: 'c', fileName: 'damaged.txt', bytes: new Uint8Array([...new TextEncoder().encode('déjà vu '.repeat(200)), 0xff]) });
+  assert.match(notices()[1], /damaged\.txt: 1 byte was not valid UTF-8/);
+});
+
 test('settings are validated with clear errors and persist across restarts', async (t) => {
   const dataDir = tempDir(t);
   const first = startService(t, dataDir);

@@ -429,10 +429,13 @@ export class StrataService implements StrataApi {
       const existing = this.catalog.findDocumentByHash(sha256);
       if (existing) {
         progress('done', 1);
+        // The same bytes again: the document already there, said so rather than silently.
+        const same = existing.fileName === fileName ? `${fileName} is already in the library.` : `${fileName} has the same contents as ${existing.fileName}, already in the library; it was not added again.`;
+        this.emit('app.onNotice', { message: same, tone: 'info' });
         return existing;
       }
       progress('extracting', 0.1);
-      const { kind, text } = await extractText({
+      const { kind, text, notes } = await extractText({
         fileName,
         bytes,
         signal: controller.signal,
@@ -443,6 +446,7 @@ export class StrataService implements StrataApi {
       progress('saving', 0.9);
       const doc = this.catalog.addDocument({ sha256, fileName, kind, sizeBytes: bytes.byteLength, text, tokenCount: null, tokenCountModelId: null });
       progress('done', 1);
+      for (const message of notes) this.emit('app.onNotice', { message, tone: 'info' });
       // Counted in the background for the open model, like the rest of the library.
       if (this.openModel) this.countMissingTokens(this.openModel.info.id);
       return doc;

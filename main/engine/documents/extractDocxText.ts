@@ -1,11 +1,14 @@
 import mammoth from 'mammoth';
 import { DocumentError } from './DocumentError.ts';
 
-/** The raw text of a .docx (paragraphs separated by a blank line), as mammoth reads it. */
+/**
+ * The text of a .docx, one paragraph per line. mammoth ends every paragraph with a blank line, so a
+ * letter of one-line paragraphs would read double-spaced; an empty paragraph stays a blank line.
+ */
 export async function extractDocxText(displayName: string, bytes: Uint8Array): Promise<string> {
   try {
     const result = await mammoth.extractRawText({ buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
-    return result.value;
+    return result.value.replace(/\n\n/g, '\n');
   } catch (error) {
     throw new DocumentError(
       'PARSE_FAILED',

@@ -27,12 +27,12 @@ async function assertRefused(
 describe('extractText: text files', () => {
   it('strips the UTF-8 BOM, turns CRLF into LF, keeps non-ASCII and drops trailing whitespace', async () => {
     const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...utf8('naïve — 東京\r\nsecond line\r\n\r\n  \n')]);
-    assert.deepEqual(await extractText({ fileName: 'notes.txt', bytes }), { kind: 'txt', text: 'naïve — 東京\nsecond line' });
+    assert.deepEqual(await extractText({ fileName: 'notes.txt', bytes }), { kind: 'txt', text: 'naïve — 東京\nsecond line', notes: [] });
   });
 
   it('reads UTF-16 with a BOM', async () => {
     const bytes = new Uint8Array([0xff, 0xfe, ...Buffer.from('Grüße aus 東京\r\n', 'utf16le')]);
-    assert.deepEqual(await extractText({ fileName: 'utf16.txt', bytes }), { kind: 'txt', text: 'Grüße aus 東京' });
+    assert.deepEqual(await extractText({ fileName: 'utf16.txt', bytes }), { kind: 'txt', text: 'Grüße aus 東京', notes: [] });
   });
 
   it('reads a legacy Windows-1252 CSV instead of calling it binary', async () => {
@@ -40,9 +40,51 @@ describe('extractText: text files', () => {
     assert.equal((await extractText({ fileName: 'export.csv', bytes })).text, 'name;city\ncafé;Zürich');
   });
 
+  it('reads UTF-8 with a few invalid bytes as UTF-8, replacing and counting them, never as Windows-1252', async () => {
+    const prose = 'Les élèves ont déjà lu « Bérénice » à l’école; naïve café crème. '.repeat(40);
+    const bytes = new Uint8Array([...utf8(prose), 0xff, ...utf8(prose)]);
+    const result = await extractText({ fileName: 'notes.txt', bytes });
+    assert.equal(result.text, `${prose}\uFFFD${prose}`.trimEnd());
+    assert.equal(result.notes.length, 1);
+    assert.match(result.notes[0], /notes\.txt: 1 byte was not valid UTF-8 and was replaced/);
+    // A U+FFFD the author wrote is not a damaged byte.
+    const written = await extractText({ fileName: 'fffd.txt', bytes: new Uint8Array([...utf8('a \uFFFD b '.repeat(10)), 0xc3, ...utf8(' end')]) });
+    assert.match(written.notes[0], /1 byte was not valid/);
+  });
+
+  it('detects other encodings (Windows-1251 Russian, Shift_JIS Japanese) and says which', async () => {
+    const russian = 'Съешь же ещё этих мягких французских булок, да выпей чаю. '.repeat(20);
+    const cp1251 = Uint8Array.from(russian, (ch) => {
+      const code = ch.codePointAt(0)!;
+      if (code < 0x80) return code;
+      if (ch === 'ё') return 0xb8;
+      return code - 0x410 + 0xc0; // А..я are 0xC0..0xFF in Windows-1251
+    });
+    const ru = await extractText({ fileName: 'ru.txt', bytes: cp1251 });
+    assert.equal(ru.text, russian.trimEnd());
+    assert.match(ru.notes[0], /ru\.txt is not UTF-8; it was read as windows-1251/);
+  });
+
+  it('turns an HTML page into the text a reader sees: no tags, styles, scripts or navigation', async () => {
+    const html = `<!DOCTYPE html><html><head><title>Manual</title><style>body { color: red; }</style>
+      <script>var tracking = "do not read";</script></head><body><nav><a href="/">Home</a> | <a href="/x">Index</a></nav>
+      <h1>Installing Debian</h1><p>Boot the <a href="https://example.org/iso">installer image</a> and follow
+      the <b>prompts</b>.</p><ul><li>Choose a language</li><li>Partition the disk</li></ul>
+      <table><tr><th>Arch</th><th>Size</th></tr><tr><td>amd64</td><td>650 MB</td></tr></table></body></html>`;
+    const result = await extractText({ fileName: 'install.html', bytes: utf8(html) });
+    assert.equal(result.kind, 'html');
+    assert.match(result.text, /^Installing Debian\n/);
+    assert.match(result.text, /Boot the installer image and follow the prompts\./);
+    assert.match(result.text, /Choose a language[\s\S]*Partition the disk/);
+    assert.match(result.text, /amd64\s+650 MB/);
+    for (const absent of ['<', 'color: red', 'tracking', 'https://', 'Home', 'Index']) assert.ok(!result.text.includes(absent), `no "${absent}" in ${JSON.stringify(result.text)}`);
+    // A saved page under another name is still a page.
+    assert.equal((await extractText({ fileName: 'page.txt', bytes: utf8(html) })).kind, 'html');
+  });
+
   it('reads Markdown as md and keeps its paragraphs', async () => {
     const markdown = '# Title\n\nFirst paragraph.\n\n- item one\n- item two\n';
-    assert.deepEqual(await extractText({ fileName: 'README.md', bytes: utf8(markdown) }), { kind: 'md', text: markdown.trimEnd() });
+    assert.deepEqual(await extractText({ fileName: 'README.md', bytes: utf8(markdown) }), { kind: 'md', text: markdown.trimEnd(), notes: [] });
   });
 
   it('accepts source code with an extension it has never heard of', async () => {
@@ -74,7 +116,7 @@ describe('extractText: PDF', () => {
 
   it('reads a PDF handed over as a Node Buffer, as fs.readFile returns it', async () => {
     const pdf = Buffer.from(makePdf([['Read from disk.']]));
-    assert.deepEqual(await extractText({ fileName: 'disk.pdf', bytes: pdf }), { kind: 'pdf', text: 'Read from disk.' });
+    assert.deepEqual(await extractText({ fileName: 'disk.pdf', bytes: pdf }), { kind: 'pdf', text: 'Read from disk.', notes: [] });
   });
 
   it('says a PDF without a text layer is probably scanned', async () => {
@@ -96,12 +138,17 @@ describe('extractText: Word', () => {
     const docx = await makeDocx(['First paragraph of the report.', 'Second paragraph: naïve & <quoted>.']);
     const result = await extractText({ fileName: 'report.docx', bytes: docx });
     assert.equal(result.kind, 'docx');
-    assert.equal(result.text, 'First paragraph of the report.\n\nSecond paragraph: naïve & <quoted>.');
+    assert.equal(result.text, 'First paragraph of the report.\nSecond paragraph: naïve & <quoted>.');
+  });
+
+  it('gives a .docx one line per paragraph, not a blank line after each', async () => {
+    const docx = await makeDocx(['Dear tenant,', 'The rent is due on the first.', '', 'Regards,']);
+    assert.equal((await extractText({ fileName: 'letter.docx', bytes: docx })).text, 'Dear tenant,\nThe rent is due on the first.\n\nRegards,');
   });
 
   it('recognises a .docx by its contents even without the extension', async () => {
     const docx = await makeDocx(['Renamed but still Word.']);
-    assert.deepEqual(await extractText({ fileName: 'attachment', bytes: docx }), { kind: 'docx', text: 'Renamed but still Word.' });
+    assert.deepEqual(await extractText({ fileName: 'attachment', bytes: docx }), { kind: 'docx', text: 'Renamed but still Word.', notes: [] });
   });
 
   it('refuses a .docx with broken XML as damaged', async () => {

@@ -1,9 +1,10 @@
-import { decodeText } from './decodeText.ts';
+import { decodeText, type DecodedText } from './decodeText.ts';
 import { cancelledError, DocumentError, SUPPORTED_FILES_HINT } from './DocumentError.ts';
+import { htmlToText, looksLikeHtml } from './htmlToText.ts';
 import { parseInWorker } from './parseInWorker.ts';
 import { describeZip, listZipEntryNames, sniffFormat } from './sniffFormat.ts';
 
-export type DocumentKind = 'txt' | 'md' | 'pdf' | 'docx';
+export type DocumentKind = 'txt' | 'md' | 'pdf' | 'docx' | 'html';
 
 export interface ExtractTextInput {
   fileName: string;
@@ -18,12 +19,15 @@ export interface ExtractTextInput {
 export interface ExtractedText {
   kind: DocumentKind;
   text: string;
+  /** What the user should know about how the text was read (an encoding guessed, bytes replaced). */
+  notes: string[];
 }
 
 export const DEFAULT_MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
 
 const UNREADABLE_ZIP = { label: 'a ZIP archive', advice: 'Unzip it and add the documents inside.' };
 const MARKDOWN_EXTENSIONS = new Set(['.md', '.markdown', '.mdown', '.mkd']);
+const HTML_EXTENSIONS = new Set(['.html', '.htm', '.xhtml']);
 
 /**
  * Reads a document's text, deciding its kind from its content first and its extension second
@@ -46,6 +50,7 @@ export async function extractText(input: ExtractTextInput): Promise<ExtractedTex
   const sniffed = sniffFormat(bytes);
   let kind: DocumentKind;
   let text: string;
+  let notes: string[] = [];
   if (sniffed.format === 'pdf') {
     kind = 'pdf';
     text = await parseInWorker({ kind: 'pdf', displayName: name, bytes, signal, onProgress });
@@ -65,28 +70,45 @@ export async function extractText(input: ExtractTextInput): Promise<ExtractedTex
       `${name} does not contain ${extension === '.pdf' ? 'a PDF' : 'a Word document'}; it may be damaged or incomplete. Try downloading or exporting it again.`,
     );
   } else {
-    kind = MARKDOWN_EXTENSIONS.has(extension) ? 'md' : 'txt';
-    text = decodeOrThrow(name, bytes);
+    const decoded = decodeOrThrow(name, bytes);
+    notes = decodingNotes(name, decoded);
+    if (HTML_EXTENSIONS.has(extension) || looksLikeHtml(decoded.text)) {
+      kind = 'html';
+      text = htmlToText(decoded.text);
+    } else {
+      kind = MARKDOWN_EXTENSIONS.has(extension) ? 'md' : 'txt';
+      text = decoded.text;
+    }
   }
 
   throwIfCancelled();
   text = normalize(text);
   if (text.trim() === '') throw emptyText(name, kind);
   if (kind !== 'pdf') onProgress?.(1); // PDFs reported page by page already
-  return { kind, text };
+  return { kind, text, notes };
 }
 
-function decodeOrThrow(name: string, bytes: Uint8Array): string {
-  let text: string | null;
+function decodeOrThrow(name: string, bytes: Uint8Array): DecodedText {
+  let decoded: DecodedText | null;
   try {
-    text = decodeText(bytes);
+    decoded = decodeText(bytes);
   } catch (error) {
     throw tooLarge(name, bytes.byteLength, undefined, error);
   }
-  if (text === null) {
+  if (decoded === null) {
     throw new DocumentError('BINARY_FILE', `${name} looks like a binary file, not text. ${SUPPORTED_FILES_HINT}`);
   }
-  return text;
+  return decoded;
+}
+
+function decodingNotes(name: string, decoded: DecodedText): string[] {
+  const notes: string[] = [];
+  if (decoded.replacedBytes > 0) {
+    notes.push(`${name}: ${decoded.replacedBytes.toLocaleString('en-US')} byte${decoded.replacedBytes === 1 ? ' was' : 's were'} not valid UTF-8 and ${decoded.replacedBytes === 1 ? 'was' : 'were'} replaced by �; the rest of the text is as written.`);
+  } else if (decoded.encoding !== 'utf-8' && !decoded.encoding.startsWith('utf-16')) {
+    notes.push(`${name} is not UTF-8; it was read as ${decoded.encoding}.`);
+  }
+  return notes;
 }
 
 function normalize(text: string): string {
