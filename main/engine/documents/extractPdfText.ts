@@ -1,13 +1,15 @@
 import { getDocumentProxy } from 'unpdf';
 import { DocumentError } from './DocumentError.ts';
+import { joinPdfPages } from './joinPdfPages.ts';
 
 type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
 
 const VERBOSITY_ERRORS_ONLY = 0; // pdf.js otherwise logs font and xref warnings to the console
 
 /**
- * The text of every page, pages separated by a blank line. Reads page by page so a long PDF can
- * report progress and be cancelled between pages.
+ * The text of every page, pages separated by a blank line, without running headers, footers and page
+ * numbers (joinPdfPages.ts). Reads page by page so a long PDF can report progress and be
+ * cancelled between pages.
  */
 export async function extractPdfText(
   displayName: string,
@@ -27,7 +29,7 @@ export async function extractPdfText(
       pageTexts.push(await callPdfJs(displayName, () => readPage(pdf, pageNumber)));
       onProgress?.(pageNumber / pdf.numPages);
     }
-    return pageTexts.filter((text) => text !== '').join('\n\n');
+    return joinPdfPages(pageTexts);
   } finally {
     await pdf.loadingTask.destroy().catch(() => {}); // this pdf.js has no PDFDocumentProxy.destroy()
   }

@@ -114,6 +114,22 @@ describe('extractText: PDF', () => {
     assert.ok(pdf[0] === 0x25 && pdf.byteLength > 0, 'the caller’s bytes must not be detached by pdf.js');
   });
 
+  it('drops running headers, footers and page numbers, and joins a word hyphenated across pages', async () => {
+    const pages = Array.from({ length: 5 }, (_, i) => [
+      'USENIX Annual Technical Conference',
+      ['Storage systems fail in many ways.', 'We measured every disk.', 'The results follow.', 'Related work is older.', 'We conclude briefly.'][i],
+      `Body text of page ${i + 1} continues with an exam-`,
+      i % 2 === 0 ? `${i + 1}` : `Page ${i + 1} of 5`,
+    ]);
+    pages[2] = ['USENIX Annual Technical Conference', 'ple that spans the page break.', '3'];
+    const text = (await extractText({ fileName: 'paper.pdf', bytes: makePdf(pages) })).text;
+    assert.ok(!text.includes('USENIX Annual'), `the running header is gone: ${JSON.stringify(text)}`);
+    assert.ok(!/^(Page )?\d( of 5)?$/m.test(text), `page numbers are gone: ${JSON.stringify(text)}`);
+    assert.match(text, /^Storage systems fail in many ways\./);
+    assert.match(text, /an example that spans the page break\./);
+    assert.match(text, /Related work is older\.\nBody text of page 4/);
+  });
+
   it('reads a PDF handed over as a Node Buffer, as fs.readFile returns it', async () => {
     const pdf = Buffer.from(makePdf([['Read from disk.']]));
     assert.deepEqual(await extractText({ fileName: 'disk.pdf', bytes: pdf }), { kind: 'pdf', text: 'Read from disk.', notes: [] });
