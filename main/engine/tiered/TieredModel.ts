@@ -62,7 +62,8 @@ export interface TieredModelParts {
 }
 
 /** Bumped whenever what a blob holds or how it is parsed changes: old blobs are then read again. */
-export const BLOB_FORMAT_VERSION = 1;
+// 2: the sink ends between words (planChunks), so every chunk plan of version 1 is read again.
+export const BLOB_FORMAT_VERSION = 2;
 /** Document prefixes kept in memory (tokens, chunk rows, packed abstracts); older ones are re-read from the catalog. */
 const MAX_CACHED_PREFIXES = 4;
 /** A chunk blob's bytes beyond its KV: llama.cpp's per-cell header and the sequence state header. */

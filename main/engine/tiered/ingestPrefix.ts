@@ -6,7 +6,7 @@
 import type { KvCatalog, KvChunk, KvIngest } from '../../catalog/KvCatalog.ts';
 import { StrataError } from '../errors.ts';
 import { computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
-import { chunkTokens } from './chunking/chunkTokens.ts';
+import { chunkTokens, nextWordBoundary } from './chunking/chunkTokens.ts';
 import type { AddonLayerCapture } from './native/NativeAddon.ts';
 import { packAbstracts, scoreChunks } from './abstracts/scoreChunks.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
@@ -45,9 +45,12 @@ export function chunkKey(ingestId: string, index: number): string {
   return `${ingestId}#${index}`;
 }
 
-/** The sink, then chunks at semantic boundaries; positions equal token indices in a prefix. */
+/** How far the sink may grow to end between words ("US|ENIX" would start the first chunk mid-word). */
+const SINK_WORD_SLACK_TOKENS = 16;
+
+/** The sink (to the first word boundary after SINK_TOKENS), then chunks at semantic boundaries; positions equal token indices in a prefix. */
 export function planChunks(pieces: readonly string[], minTokens: number, maxTokens: number): PlannedChunk[] {
-  const sinkEnd = Math.min(SINK_TOKENS, pieces.length);
+  const sinkEnd = nextWordBoundary(pieces, Math.min(SINK_TOKENS, pieces.length), SINK_WORD_SLACK_TOKENS);
   const sinkChars = pieces.slice(0, sinkEnd).join('').length;
   const plan: PlannedChunk[] = [{ index: 0, tokenStart: 0, tokenEnd: sinkEnd, charStart: 0, charEnd: sinkChars }];
   if (sinkEnd === pieces.length) return plan;

@@ -147,3 +147,18 @@ test('a 100K-token document is chunked in well under a second', (t) => {
   t.diagnostic(`chunkTokens: 100,000 tokens -> ${chunks.length} chunks in ${elapsedMs.toFixed(1)} ms`);
   assert.ok(elapsedMs < 250, `took ${elapsedMs} ms`);
 });
+
+test('the sink ends between words, so the first chunk never starts inside one ("US|ENIX")', async () => {
+  const { planChunks, SINK_TOKENS } = await import('../ingestPrefix.ts');
+  // BOS, then a word split into pieces across the fourth token.
+  const pieces = ['', ' US', 'EN', 'IX', ' Annual', ' Technical', ' Conference', '.', ' Papers', ' follow', '.'];
+  const plan = planChunks(pieces, 2, 4);
+  assert.equal(plan[0].tokenEnd, SINK_TOKENS, 'the four-token sink ends at " Annual", a word start');
+  const cut = ['', ' US', 'EN', 'IX', 'Y', 'Z', ' Annual', ' Technical', ' Conference', '.'];
+  const planned = planChunks(cut, 2, 4);
+  assert.equal(planned[0].tokenEnd, 6, 'the sink grows to the end of "USENIXYZ"');
+  assert.ok(planned.slice(1).every((c) => cut[c.tokenStart].startsWith(' ') || cut[c.tokenStart - 1].endsWith(' ')), 'every chunk starts a word');
+  // Text without spaces cannot be helped: the sink stays bounded.
+  const glued = Array.from({ length: 40 }, () => 'x');
+  assert.ok(planChunks(glued, 4, 8)[0].tokenEnd <= SINK_TOKENS + 16);
+});

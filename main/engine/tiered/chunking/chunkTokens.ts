@@ -81,6 +81,21 @@ export function chunkTokens(pieces: readonly string[], options: ChunkTokensOptio
 }
 
 /** strength[e] for the cut before token e, 1 <= e < n. */
+/**
+ * The first cut at or after `from` that falls between words (within `limit` tokens), else `from`:
+ * the end of a fixed-size span (the attention sink) moved so no chunk starts inside a word.
+ */
+export function nextWordBoundary(pieces: readonly string[], from: number, limit: number): number {
+  const end = Math.min(pieces.length, from + limit);
+  for (let e = from; e < end; e++) {
+    if (e === 0) continue;
+    const prev = pieces[e - 1];
+    const next = pieces[e];
+    if ((next.length > 0 && isSpace(next.charCodeAt(0))) || endsBlank(prev)) return e;
+  }
+  return from >= pieces.length ? pieces.length : from;
+}
+
 function boundaryStrengths(pieces: readonly string[]): Uint8Array {
   const n = pieces.length;
   const strength = new Uint8Array(n + 1);
