@@ -1,6 +1,7 @@
 // strata ask: open the model, import the documents (deduplicated in the catalog), ask one question.
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { appVersion } from '../host/appVersion.ts';
 import { resolveDataDir } from '../host/dataDir.ts';
 import { claimDataDir } from '../host/dataDirLock.ts';
@@ -58,6 +59,13 @@ export async function runAsk(argv: string[]): Promise<number> {
   }
   const tieredOnly = ['gpu-budget', 'chunk-min-tokens', 'chunk-max-tokens', 'cpu-tier-bytes', 'disk-budget-bytes', 'scoring-layers', 'reselect-every'].filter((name) => values[name as keyof typeof values] !== undefined);
   if (tieredOnly.length > 0 && values.engine === 'standard') console.error(`${tieredOnly.map((n) => `--${n}`).join(', ')} apply to the tiered engine only; the standard engine keeps the full KV cache.`);
+
+  // A wrong --doc is said at once, not after the model has loaded.
+  for (const doc of values.doc ?? []) {
+    const info = statSync(resolve(doc), { throwIfNoEntry: false });
+    if (!info) throw new UsageError(`--doc ${doc}: no such file`);
+    if (info.isDirectory()) throw new UsageError(`--doc ${doc} is a folder; give the documents inside it (--doc ${join(doc, 'FILE')} …)`);
+  }
 
   // Before the service opens the catalog: a second Strata on this folder stops here (exit 2).
   const dataDir = resolveDataDir(values['data-dir']);

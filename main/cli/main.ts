@@ -2,6 +2,8 @@
 // (0 done, 1 failed, 2 bad usage, not available, or the data dir is in use by another Strata).
 import { DataDirLockedError } from '../host/dataDirLock.ts';
 import { runAsk } from './askCommand.ts';
+import { runDocs } from './docsCommand.ts';
+import { runSettings } from './settingsCommand.ts';
 import { runServe } from './serveCommand.ts';
 import { UsageError } from './UsageError.ts';
 
@@ -16,10 +18,14 @@ Commands:
                                            tiered (the default) keeps the KV cache in GPU, RAM
                                            and disk tiers; the options are the Settings tab's,
                                            for this run only; --json: one object, failures too
+  docs add FILE…|list|text ID|rm ID       the document library (--help for more)
+  settings get [KEY]|set KEY VALUE         the Settings tab's values, validated the same way
   serve [--port N] [--data-dir D]          the browser host on 127.0.0.1
   make-model needle --out F                the hand-built needle test model
   make-model random --layers L --embd E --heads H --kv-heads K --head-dim D --vocab V
       [--ffn N] [--type f16|f32] [--seed S] --out F
+  make-model random --arch A [--chat-template T] --out F
+                                           real architectures' shapes (make-model --help)
   bench                                    npm run bench: tiered against standard
 
 Data lives in --data-dir, else $STRATA_HOME, else the OS app-data folder.`;
@@ -30,6 +36,10 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'ask':
         return await runAsk(rest);
+      case 'docs':
+        return await runDocs(rest);
+      case 'settings':
+        return await runSettings(rest);
       case 'serve':
         return await runServe(rest);
       case 'make-model': {
@@ -56,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     // Scripts that asked for JSON get JSON, whatever went wrong (the message is on stderr too).
     if (rest.includes('--json')) {
       const code = error instanceof UsageError ? 'BAD_USAGE' : ((error as { code?: unknown }).code as string | undefined) ?? 'INTERNAL';
-      console.log(JSON.stringify({ engine: null, error: { code, message: (error as Error).message } }));
+      console.log(JSON.stringify(command === 'ask' ? { engine: null, error: { code, message: (error as Error).message } } : { error: { code, message: (error as Error).message } }));
     }
     if (error instanceof UsageError) {
       console.error(`strata: ${error.message}\n\n${USAGE}`);

@@ -141,3 +141,49 @@ test('strata ask --engine tiered --gpu-budget answers from the tiers and reports
     assert.deepEqual(modes.filter((line) => !/ (600|700)$/.test(line)), [], 'not private');
   }
 });
+
+test('strata docs add|list|text|rm and settings get|set: the library and the settings from a terminal, --json for every outcome', { timeout: 180_000 }, async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  const lease = join(dir, 'lease.txt');
+  writeFileSync(lease, 'The lease ends in March.\n');
+  const added = await strata(['docs', 'add', lease, '--data-dir', data, '--json']);
+  assert.equal(added.code, 0, added.stderr);
+  const [doc] = JSON.parse(added.stdout).documents;
+  assert.equal(doc.fileName, 'lease.txt');
+  const again = await strata(['docs', 'add', join(dir, 'lease.txt'), '--data-dir', data]);
+  assert.equal(again.code, 0);
+  assert.match(again.stderr, /lease\.txt is already in the library/);
+  const listed = await strata(['docs', 'list', '--data-dir', data]);
+  assert.match(listed.stdout, new RegExp(`${doc.id}\\s+txt .* lease\\.txt`));
+  const text = await strata(['docs', 'text', doc.id, '--data-dir', data]);
+  assert.equal(text.stdout, 'The lease ends in March.\n');
+  const missing = await strata(['docs', 'text', 'nope', '--data-dir', data, '--json']);
+  assert.equal(missing.code, 1);
+  assert.equal(JSON.parse(missing.stdout).error.code, 'NOT_FOUND');
+  const folder = await strata(['docs', 'add', dir, '--data-dir', data, '--json']);
+  assert.equal(folder.code, 1);
+  assert.deepEqual(JSON.parse(folder.stdout).error.code, 'NOT_A_FILE');
+  const removed = await strata(['docs', 'rm', doc.id, '--data-dir', data, '--json']);
+  assert.deepEqual(JSON.parse(removed.stdout), { removed: doc.id });
+  assert.equal(JSON.parse((await strata(['docs', 'list', '--data-dir', data, '--json'])).stdout).documents.length, 0);
+
+  const set = await strata(['settings', 'set', 'gpuBudgetTokens', '2048', '--data-dir', data, '--json']);
+  assert.equal(JSON.parse(set.stdout).settings.gpuBudgetTokens, 2048);
+  const kv = await strata(['settings', 'set', 'kvCacheType', 'q8_0', '--data-dir', data]);
+  assert.equal(kv.stdout, 'kvCacheType = "q8_0"\n');
+  const got = await strata(['settings', 'get', 'gpuBudgetTokens', '--data-dir', data]);
+  assert.equal(got.stdout, 'gpuBudgetTokens = 2048\n');
+  const refused = await strata(['settings', 'set', 'gpuBudgetTokens', '12', '--data-dir', data, '--json']);
+  assert.equal(refused.code, 1);
+  assert.equal(JSON.parse(refused.stdout).error.code, 'INVALID_SETTING');
+  const unknown = await strata(['settings', 'set', 'turbo', '1', '--data-dir', data, '--json']);
+  assert.equal(unknown.code, 2);
+  assert.equal(JSON.parse(unknown.stdout).error.code, 'BAD_USAGE');
+  for (const help of [['docs', '--help'], ['settings', '--help']]) assert.equal((await strata(help)).code, 0);
+
+  // ask: a folder or a missing file as --doc is said before the model loads.
+  const askFolder = await strata(['ask', '--model', 'm.gguf', '--doc', dir, '--question', 'x', '--data-dir', data, '--json']);
+  assert.equal(askFolder.code, 2);
+  assert.match(JSON.parse(askFolder.stdout).error.message, /is a folder/);
+});

@@ -148,6 +148,7 @@ export class StrataService implements StrataApi {
       const path = requireString(req?.path, 'path');
       return this.importBytes(requestId, basename(path), async () => {
         const info = await stat(path).catch(() => null);
+        if (info?.isDirectory()) throw new RequestError('NOT_A_FILE', `${path} is a folder, not a document. Add the files inside it.`);
         if (!info?.isFile()) throw new RequestError('NOT_FOUND', `File not found: ${path}`);
         const limit = this.options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
         if (info.size > limit) throw new DocumentError('TOO_LARGE', `${basename(path)} is ${info.size} bytes; Strata imports documents up to ${limit} bytes.`);
