@@ -11,6 +11,13 @@ export type ServerFrame =
 /** Query parameter that carries the per-launch token, on the page URL and the socket URL. */
 export const TOKEN_PARAM = 'token';
 export const SOCKET_PATH = '/api';
+/**
+ * Documents travel as one HTTP request body instead of a base64 frame (a 410 MB file is a 550 MB
+ * string in a frame, past what btoa and the frame limit allow). POST with the token in this header,
+ * `requestId` and `fileName` in the query; the reply is the envelope documents.import would give.
+ */
+export const UPLOAD_PATH = '/api/upload';
+export const TOKEN_HEADER = 'x-strata-token';
 
 const BYTES_TAG = '$bytes';
 

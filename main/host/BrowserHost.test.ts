@@ -121,3 +121,37 @@ test('an unknown channel gets an error reply, not a crash', async (t) => {
   assert.equal(frame.type, 'reply');
   assert.deepEqual(frame.type === 'reply' && frame.envelope, { ok: false, error: { code: 'UNKNOWN_CHANNEL', message: 'Unknown channel: catalog.__proto__' } });
 });
+
+test('documents upload as a request body of any size up to the limit; a foreign page or an oversized body is refused', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Strata</title>');
+  const service = new StrataService({ dataDir: join(dir, 'data'), host: 'browser', version: 'test', emit: () => undefined });
+  const host = new BrowserHost({ api: service, rendererDir: dir, maxUploadBytes: 64 * 2 ** 20 });
+  const url = new URL(await host.listen());
+  t.after(async () => {
+    await host.close();
+    await service.dispose();
+  });
+  const post = (fileName: string, body: Uint8Array, headers: Record<string, string>) =>
+    fetch(`http://127.0.0.1:${url.port}/api/upload?requestId=${fileName}&fileName=${encodeURIComponent(fileName)}`, { method: 'POST', headers, body: new Blob([body as BlobPart]) });
+  const page = { 'x-strata-token': host.token, Origin: `http://127.0.0.1:${url.port}` };
+  // 48 MB of text: as a base64 frame that would be a 64 MB string; here it streams in pieces.
+  const line = 'The tenant pays the rent on the first day of every month, as agreed.\n';
+  const big = new TextEncoder().encode(line.repeat(Math.ceil((48 * 2 ** 20) / line.length)));
+  const response = await post('ledger.txt', big, page);
+  assert.equal(response.status, 200);
+  const envelope = (await response.json()) as Envelope<{ fileName: string; sizeBytes: number }>;
+  assert.ok(envelope.ok, JSON.stringify(envelope));
+  assert.equal(envelope.value.fileName, 'ledger.txt');
+  assert.equal(envelope.value.sizeBytes, big.byteLength);
+
+  const foreign = await post('x.txt', new TextEncoder().encode('hi'), { ...page, Origin: 'http://evil.example' });
+  assert.equal(foreign.status, 403);
+  const noToken = await post('x.txt', new TextEncoder().encode('hi'), { Origin: page.Origin });
+  assert.equal(noToken.status, 403);
+  const oversized = await post('huge.txt', new Uint8Array(65 * 2 ** 20).fill(0x61), page);
+  assert.equal(oversized.status, 413);
+  const refused = (await oversized.json()) as Envelope<unknown>;
+  assert.ok(!refused.ok && refused.error.code === 'TOO_LARGE' && /huge\.txt is larger than 64 MB/.test(refused.error.message));
+  assert.deepEqual((await service.documents.list()).map((d) => d.fileName), ['ledger.txt']);
+});

@@ -9,7 +9,8 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { StrataApi, StrataEvents } from '../../preload/api.ts';
-import { SOCKET_PATH, TOKEN_PARAM, decodeFrame, encodeFrame, type ClientFrame, type ServerFrame } from '../../preload/wire.ts';
+import { SOCKET_PATH, TOKEN_HEADER, TOKEN_PARAM, UPLOAD_PATH, decodeFrame, encodeFrame, type ClientFrame, type ServerFrame } from '../../preload/wire.ts';
+import { DEFAULT_MAX_DOCUMENT_BYTES } from '../engine/documents/extractText.ts';
 import { dispatch } from './dispatch.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -29,8 +30,10 @@ export interface BrowserHostOptions {
   api: StrataApi;
   port?: number;
   rendererDir?: string;
-  /** Largest WebSocket frame accepted; documents travel base64-encoded inside one. */
+  /** Largest WebSocket frame accepted (documents go through UPLOAD_PATH instead). */
   maxFrameBytes?: number;
+  /** Largest document upload accepted; larger bodies are cut off with TOO_LARGE. */
+  maxUploadBytes?: number;
 }
 
 export class BrowserHost {
@@ -44,9 +47,10 @@ export class BrowserHost {
   constructor(options: BrowserHostOptions) {
     this.options = options;
     this.server = createServer((req, res) => {
-      this.serveFile(req, res).catch(() => send(res, 500, 'Internal error'));
+      const work = req.method === 'POST' && new URL(req.url ?? '/', 'http://placeholder').pathname === UPLOAD_PATH ? this.upload(req, res) : this.serveFile(req, res);
+      work.catch(() => send(res, 500, 'Internal error'));
     });
-    this.sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 768 * 1024 * 1024 });
+    this.sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 64 * 1024 * 1024 });
     this.server.on('upgrade', (req, socket, head) => {
       if (!this.allowSocket(req)) {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
@@ -90,12 +94,52 @@ export class BrowserHost {
   private allowSocket(req: IncomingMessage): boolean {
     const url = new URL(req.url ?? '/', 'http://placeholder');
     if (url.pathname !== SOCKET_PATH) return false;
+    return this.allowedCaller(req, url.searchParams.get(TOKEN_PARAM) ?? '');
+  }
+
+  /** This launch's page: an allowed Host and Origin, and the token. */
+  private allowedCaller(req: IncomingMessage, token: string): boolean {
     if (!this.allowedHosts().has(req.headers.host ?? '')) return false;
     const origin = req.headers.origin;
     if (origin === undefined || !this.allowedHosts().has(origin.replace(/^http:\/\//, ''))) return false;
-    const given = Buffer.from(url.searchParams.get(TOKEN_PARAM) ?? '');
+    const given = Buffer.from(token);
     const expected = Buffer.from(this.token);
     return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** A document as a request body, read in bounded pieces up to the limit, then imported. */
+  private async upload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, envelope: unknown) => {
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+      res.end(JSON.stringify(envelope));
+    };
+    const header = req.headers[TOKEN_HEADER];
+    if (!this.allowedCaller(req, typeof header === 'string' ? header : '')) {
+      req.resume();
+      return reply(403, { ok: false, error: { code: 'FORBIDDEN', message: 'This page may not upload to Strata.' } });
+    }
+    const url = new URL(req.url ?? '/', 'http://placeholder');
+    const requestId = url.searchParams.get('requestId') ?? '';
+    const fileName = url.searchParams.get('fileName') ?? '';
+    const limit = this.options.maxUploadBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+    const tooLarge = () => ({ ok: false, error: { code: 'TOO_LARGE', message: `${fileName} is larger than ${Math.ceil(limit / 2 ** 20)} MB; Strata reads documents up to that size. Split it into smaller files and add those.` } });
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > limit) {
+      req.resume();
+      return reply(413, tooLarge());
+    }
+    const pieces: Buffer[] = [];
+    let received = 0;
+    for await (const piece of req as AsyncIterable<Buffer>) {
+      received += piece.length;
+      if (received > limit) {
+        req.destroy();
+        return reply(413, tooLarge());
+      }
+      pieces.push(piece);
+    }
+    const bytes = new Uint8Array(Buffer.concat(pieces, received));
+    reply(200, await dispatch(this.options.api, 'documents.import', { requestId, fileName, bytes }));
   }
 
   private accept(ws: WebSocket): void {

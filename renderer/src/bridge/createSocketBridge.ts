@@ -2,7 +2,7 @@
 // host's WebSocket. Calls made while the socket is down wait for it (up to connectWaitMs); calls in
 // flight when it drops resolve with an error envelope, so callers see a RemoteError with a code.
 import type { Channel, Envelope, ErrorPayload, EventName, StrataBridge, StrataEvents } from '../../../preload/api.ts';
-import { SOCKET_PATH, TOKEN_PARAM, decodeFrame, encodeFrame, type ServerFrame } from '../../../preload/wire.ts';
+import { SOCKET_PATH, TOKEN_HEADER, TOKEN_PARAM, UPLOAD_PATH, decodeFrame, encodeFrame, type ServerFrame } from '../../../preload/wire.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
 
@@ -119,6 +119,20 @@ export function createSocketBridge(options: Options = {}): SocketBridge {
     });
   }
 
+  async function upload(request: { requestId: string; fileName: string; bytes: Uint8Array }): Promise<Envelope<unknown>> {
+    const query = new URLSearchParams({ requestId: request.requestId, fileName: request.fileName });
+    try {
+      const response = await fetch(`${where.protocol}//${where.host}${UPLOAD_PATH}?${query}`, {
+        method: 'POST',
+        headers: { [TOKEN_HEADER]: token, 'Content-Type': 'application/octet-stream' },
+        body: new Blob([request.bytes as BlobPart]),
+      });
+      return (await response.json()) as Envelope<unknown>;
+    } catch (err) {
+      return failure(UNREACHABLE, `Could not send ${request.fileName} to Strata at ${where.host}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   connect();
 
   return {
@@ -128,6 +142,8 @@ export function createSocketBridge(options: Options = {}): SocketBridge {
     },
     missingToken: token === '',
     async invoke(channel, arg) {
+      // Documents go as a request body (any size up to the limit), not inside a frame.
+      if (channel === 'documents.import') return upload(arg as { requestId: string; fileName: string; bytes: Uint8Array });
       if (!(await whenOpen()) || !socket) {
         return failure(UNREACHABLE, `Cannot reach Strata at ${where.host} (${channel}). Is \`strata serve\` still running?`);
       }
