@@ -179,6 +179,10 @@ export interface EngineSettings {
   kvCacheType: KvCacheType;
   /** Re-select chunks every N generated tokens; 0 turns progressive selection off. */
   reselectEveryTokens: number;
+  /** Longest answer in tokens; null: 1,024 with a chat template, 256 in raw completion. Applies without reopening the model. */
+  answerMaxTokens: number | null;
+  /** Sampling temperature; 0 is greedy (the same answer every time). Applies without reopening the model. */
+  temperature: number;
 }
 
 export interface EngineService {

@@ -27,6 +27,7 @@ export async function runAsk(argv: string[]): Promise<number> {
     'reselect-every': { type: 'string' },
     'kv-cache-type': { type: 'string' },
     'max-tokens': { type: 'string' },
+    temperature: { type: 'string' },
     'data-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
   });
@@ -50,6 +51,11 @@ export async function runAsk(argv: string[]): Promise<number> {
     override.scoringLayers = values['scoring-layers'].split(',').map((part) => nonNegativeInteger(part.trim(), '--scoring-layers')!);
   }
   if (values['kv-cache-type'] !== undefined) override.kvCacheType = values['kv-cache-type'] as EngineSettings['kvCacheType'];
+  if (values.temperature !== undefined) {
+    const temperature = Number(values.temperature);
+    if (values.temperature.trim() === '' || !Number.isFinite(temperature)) throw new UsageError(`--temperature must be a number, got "${values.temperature}"`);
+    override.temperature = temperature;
+  }
   const reselect = nonNegativeInteger(values['reselect-every'], '--reselect-every');
   if (reselect !== undefined) override.reselectEveryTokens = reselect;
   try {

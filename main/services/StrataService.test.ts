@@ -176,6 +176,25 @@ test('importing: the same bytes under a new name say which document they are; ho
   assert.match(notices()[1], /damaged\.txt: 1 byte was not valid UTF-8/);
 });
 
+test('answer length and temperature apply to the next answer without reopening the model', { timeout: 120_000 }, async (t) => {
+  const dataDir = tempDir(t);
+  const { service, events } = startService(t, dataDir, undefined, 'standard');
+  await service.models.open({ path: await ensureTestModel('needle') });
+  const docPath = join(dataDir, 'facts.txt');
+  writeFileSync(docPath, haystack.text);
+  const doc = await service.documents.importPath({ requestId: 'i', path: docPath });
+  const conversation = await service.chat.createConversation({ documentIds: [doc.id] });
+  const loadsBefore = events.filter((e) => e.event === 'models.onStatus' && e.payload.state === 'loading').length;
+  const updated = await service.settings.update({ answerMaxTokens: 1, temperature: 0 });
+  assert.equal(updated.answerMaxTokens, 1);
+  assert.equal(events.filter((e) => e.event === 'models.onStatus' && e.payload.state === 'loading').length, loadsBefore, 'the model was not reopened');
+  const message = await service.chat.ask({ requestId: 'q', conversationId: conversation.id, question: needleQuestion(haystack.needles[0].key) });
+  assert.equal(message.metrics?.generatedTokens, 1, 'the answer stops at the setting');
+  assert.equal(message.text.trim(), haystack.needles[0].values[0]);
+  await assert.rejects(service.settings.update({ temperature: 5 }), (e: Error & { code?: string }) => e.code === 'INVALID_SETTING' && /temperature must be a number from 0/.test(e.message));
+  await assert.rejects(service.settings.update({ answerMaxTokens: 0 }), (e: Error & { code?: string }) => e.code === 'INVALID_SETTING');
+});
+
 test('settings are validated with clear errors and persist across restarts', async (t) => {
   const dataDir = tempDir(t);
   const first = startService(t, dataDir);

@@ -23,7 +23,7 @@ import { DEFAULT_MAX_DOCUMENT_BYTES, extractText } from '../engine/documents/ext
 import type { Engine, EngineConversation, EngineModel } from '../engine/Engine.ts';
 import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
 import { inspectModel } from '../engine/inspectModel.ts';
-import { DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
+import { ANSWER_SETTINGS, DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
 import { TieredEngine, tieredEngineUnavailableReason, type TieredEngineOptions } from '../engine/tiered/TieredEngine.ts';
 
@@ -178,7 +178,9 @@ export class StrataService implements StrataApi {
       const stored = this.catalog.getSetting<Partial<EngineSettings>>(SETTINGS_KEY) ?? {};
       const next = mergeSettings(mergeSettings(DEFAULT_SETTINGS, stored), patch);
       const open = this.openModel;
-      if (!open) {
+      // Answer length and temperature are read by each ask: nothing to reopen, nothing to stop.
+      const answerOnly = Object.keys(patch).every((key) => ANSWER_SETTINGS.includes(key as keyof EngineSettings));
+      if (!open || answerOnly) {
         this.catalog.setSetting(SETTINGS_KEY, next);
         return this.currentSettings();
       }
@@ -511,8 +513,10 @@ export class StrataService implements StrataApi {
       const engineConversation = this.engineConversation(conversationId, open.model);
       engineConversation.setDocuments(conversation.documentIds.map((id) => ({ id, text: this.catalog.getDocumentText(id) })));
       engineConversation.setHistory(completedTurns(history));
+      const settings = this.currentSettings();
       const result = await engineConversation.ask(question, {
-        maxTokens: req.maxTokens,
+        maxTokens: req.maxTokens ?? settings.answerMaxTokens ?? undefined,
+        temperature: settings.temperature,
         signal: controller.signal,
         onIngestProgress: (tokensDone, tokenCount) => this.emit('chat.onIngestProgress', { requestId, conversationId, tokensDone, tokenCount }),
         onResidencyChange: () => this.emitResidency(conversationId),

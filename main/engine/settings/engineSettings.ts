@@ -16,7 +16,12 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   scoringLayers: null,
   reselectEveryTokens: 32,
   kvCacheType: 'f16',
+  answerMaxTokens: null,
+  temperature: 0,
 };
+
+/** Settings of the answer, not of the model: changed without reopening it or stopping answers. */
+export const ANSWER_SETTINGS: ReadonlyArray<keyof EngineSettings> = ['answerMaxTokens', 'temperature'];
 
 export const KV_CACHE_TYPES = ['f16', 'q8_0', 'q4_0'] as const;
 
@@ -52,6 +57,10 @@ export function mergeSettings(current: EngineSettings, patch: Partial<EngineSett
   if (next.chunkMinTokens !== null) integerIn('chunkMinTokens', next.chunkMinTokens, 1, 65536);
   if (next.chunkMaxTokens !== null) integerIn('chunkMaxTokens', next.chunkMaxTokens, next.chunkMinTokens ?? 1, 65536);
   integerIn('reselectEveryTokens', next.reselectEveryTokens, 0, 65536);
+  if (next.answerMaxTokens !== null) integerIn('answerMaxTokens', next.answerMaxTokens, 1, 65536);
+  if (typeof next.temperature !== 'number' || !Number.isFinite(next.temperature) || next.temperature < 0 || next.temperature > 2) {
+    throw new SettingsError(`temperature must be a number from 0 (greedy) to 2, got ${JSON.stringify(next.temperature)}.`);
+  }
   if (!(KV_CACHE_TYPES as readonly string[]).includes(next.kvCacheType)) {
     throw new SettingsError(`kvCacheType must be one of ${KV_CACHE_TYPES.join(', ')}, got ${JSON.stringify(next.kvCacheType)}.`);
   }

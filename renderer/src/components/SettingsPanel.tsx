@@ -17,7 +17,12 @@ interface Draft {
   scoringLayers: string;
   reselectEveryTokens: string;
   kvCacheType: KvCacheType;
+  answerMaxTokens: string;
+  temperature: string;
 }
+
+/** Changed alone, these apply to the next answer without reopening the model. */
+const ANSWER_ONLY: ReadonlyArray<keyof EngineSettings> = ['answerMaxTokens', 'temperature'];
 
 function toDraft(s: EngineSettings): Draft {
   return {
@@ -31,6 +36,8 @@ function toDraft(s: EngineSettings): Draft {
     scoringLayers: s.scoringLayers === null ? '' : s.scoringLayers.join(', '),
     reselectEveryTokens: String(s.reselectEveryTokens),
     kvCacheType: s.kvCacheType,
+    answerMaxTokens: s.answerMaxTokens === null ? '' : String(s.answerMaxTokens),
+    temperature: String(s.temperature),
   };
 }
 
@@ -60,6 +67,8 @@ function toPatch(draft: Draft, initial: Draft): Partial<EngineSettings> {
   }
   if (draft.kvCacheType !== initial.kvCacheType) patch.kvCacheType = draft.kvCacheType;
   if (draft.reselectEveryTokens !== initial.reselectEveryTokens) patch.reselectEveryTokens = number('Reselect every', draft.reselectEveryTokens);
+  if (draft.answerMaxTokens !== initial.answerMaxTokens) patch.answerMaxTokens = draft.answerMaxTokens.trim() === '' ? null : number('Longest answer', draft.answerMaxTokens);
+  if (draft.temperature !== initial.temperature) patch.temperature = number('Temperature', draft.temperature);
   return patch;
 }
 
@@ -90,7 +99,7 @@ export function SettingsPanel() {
   const updateSettings = useStrata((s) => s.updateSettings);
   const [draft, setDraft] = useState<Draft | null>(settings ? toDraft(settings) : null);
   const [error, setError] = useState<ErrorPayload | null>(null);
-  const [applied, setApplied] = useState(false);
+  const [applied, setApplied] = useState<'reopened' | 'answers' | null>(null);
 
   useEffect(() => {
     void loadSettings();
@@ -111,7 +120,7 @@ export function SettingsPanel() {
   const initial = toDraft(settings);
   const edit = (change: Partial<Draft>) => {
     setDraft({ ...draft, ...change });
-    setApplied(false);
+    setApplied(null);
   };
 
   async function submit(event: FormEvent) {
@@ -129,7 +138,7 @@ export function SettingsPanel() {
     setError(null);
     const refusal = await updateSettings(patch);
     setError(refusal);
-    setApplied(refusal === null);
+    setApplied(refusal !== null ? null : Object.keys(patch).every((key) => ANSWER_ONLY.includes(key as keyof EngineSettings)) ? 'answers' : 'reopened');
   }
 
   const text = (key: keyof Draft) => ({
@@ -204,6 +213,14 @@ export function SettingsPanel() {
         <Field label="Reselect every (tokens)" hint="0 keeps the first selection for the whole answer.">
           {(id, hintId) => <input id={id} className="input" inputMode="numeric" aria-describedby={hintId} {...text('reselectEveryTokens')} />}
         </Field>
+        <div className="field-pair">
+          <Field label="Longest answer (tokens)" hint="Empty: 1,024 for chat models, 256 in raw completion.">
+            {(id, hintId) => <input id={id} className="input" inputMode="numeric" placeholder="automatic" aria-describedby={hintId} {...text('answerMaxTokens')} />}
+          </Field>
+          <Field label="Temperature" hint="0 gives the same answer every time.">
+            {(id, hintId) => <input id={id} className="input" inputMode="decimal" aria-describedby={hintId} {...text('temperature')} />}
+          </Field>
+        </div>
 
         {error && (
           <div className="notice notice-error" role="alert" data-testid="settings-error">
@@ -214,7 +231,7 @@ export function SettingsPanel() {
         )}
         {applied && !error && (
           <p className="settings-applied" role="status">
-            Settings applied. The model was reopened with them.
+            {applied === 'answers' ? 'Settings applied to the next answers.' : 'Settings applied. The model was reopened with them.'}
           </p>
         )}
         <div className="settings-actions">
