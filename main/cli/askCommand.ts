@@ -10,6 +10,7 @@ import type { EngineSettings } from '../../preload/api.ts';
 import { errorPayload } from '../engine/errors.ts';
 import { DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
 import { nonNegativeInteger, parseOptions, positiveInteger } from './parseOptions.ts';
+import { createProgressReporter } from './progressReporter.ts';
 import { UsageError } from './UsageError.ts';
 
 export async function runAsk(argv: string[]): Promise<number> {
@@ -30,6 +31,7 @@ export async function runAsk(argv: string[]): Promise<number> {
     temperature: { type: 'string' },
     'data-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', short: 'q', default: false },
   });
   if (!values.model) throw new UsageError('--model is required');
   if (!values.question) throw new UsageError('--question is required');
@@ -77,6 +79,8 @@ export async function runAsk(argv: string[]): Promise<number> {
   const dataDir = resolveDataDir(values['data-dir']);
   const lock = claimDataDir(dataDir, 'strata ask');
   // Plain output streams the answer as it is generated; --json prints one object at the end.
+  // Reading the documents can take minutes: progress on stderr (not with --json or --quiet).
+  const reading = createProgressReporter('Reading documents', { quiet: values.quiet === true || values.json === true });
   let service: StrataService;
   try {
     service = new StrataService({
@@ -85,6 +89,8 @@ export async function runAsk(argv: string[]): Promise<number> {
       version: appVersion(),
       settingsOverride: override,
       emit: (event, payload) => {
+        if (event === 'chat.onIngestProgress') reading.update((payload as { tokensDone: number }).tokensDone, (payload as { tokenCount: number }).tokenCount);
+        if (event === 'chat.onToken') reading.stop();
         if (!values.json && event === 'chat.onToken') process.stdout.write((payload as { text: string }).text);
         // Notices (a read longer than the model's trained context, a dropped cache) go to stderr.
         if (event === 'app.onNotice') console.error(`strata: ${(payload as { message: string }).message}`);

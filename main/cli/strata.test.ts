@@ -187,3 +187,19 @@ test('strata docs add|list|text|rm and settings get|set: the library and the set
   assert.equal(askFolder.code, 2);
   assert.match(JSON.parse(askFolder.stdout).error.message, /is a folder/);
 });
+
+test('strata ask says how the reading goes on stderr (a line every few seconds when not a terminal), and nothing with --quiet', { timeout: 300_000 }, async (t) => {
+  const model = await ensureTestModel('needle');
+  const dir = tempDir(t);
+  const haystack = makeHaystack({ wordCount: 12_000, seed: 8, needles: [{ depth: 0.5 }] });
+  const doc = join(dir, 'long.txt');
+  writeFileSync(doc, haystack.text);
+  const question = needleQuestion(haystack.needles[0].key);
+  const loud = await strata(['ask', '--model', model, '--doc', doc, '--question', question, '--max-tokens', '2', '--gpu-budget', '1024', '--data-dir', join(dir, 'a')]);
+  assert.equal(loud.code, 0, loud.stderr);
+  assert.match(loud.stderr, /Reading documents: [\d,]+\/[\d,]+ tokens \(\d+%\)/);
+  const quiet = await strata(['ask', '--model', model, '--doc', doc, '--question', question, '--max-tokens', '2', '--gpu-budget', '1024', '--data-dir', join(dir, 'b'), '--quiet']);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr, /Reading documents/);
+  assert.equal(quiet.stdout.trim(), haystack.needles[0].values.join(' '));
+});
