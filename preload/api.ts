@@ -200,8 +200,21 @@ export interface AppService {
   info(): Promise<AppInfo>;
 }
 
+export type LocalModelSource = 'strata' | 'lm-studio' | 'huggingface';
+
+/** A GGUF found on this machine (Strata's models folder, LM Studio's, the Hugging Face cache). */
+export interface LocalModelFile {
+  path: string;
+  fileName: string;
+  sizeBytes: number;
+  source: LocalModelSource;
+  modifiedAt: number;
+}
+
 export interface ModelsService {
   listRecent(): Promise<ModelInfo[]>;
+  /** GGUF files already on disk, newest first; opening one never moves or changes it. */
+  listLocal(): Promise<LocalModelFile[]>;
   current(): Promise<ModelInfo | null>;
   open(req: { path: string }): Promise<ModelInfo>;
   forget(req: { id: string }): Promise<void>;
@@ -281,7 +294,7 @@ export type EventName = keyof StrataEvents;
 type MethodList<T> = Record<keyof T, true>;
 export const apiMethods: { [S in keyof StrataApi]: MethodList<StrataApi[S]> } = {
   app: { info: true },
-  models: { listRecent: true, current: true, open: true, forget: true, pickFile: true },
+  models: { listRecent: true, listLocal: true, current: true, open: true, forget: true, pickFile: true },
   documents: {
     list: true,
     import: true,

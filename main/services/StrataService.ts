@@ -23,6 +23,7 @@ import { DEFAULT_MAX_DOCUMENT_BYTES, extractText } from '../engine/documents/ext
 import type { Engine, EngineConversation, EngineModel } from '../engine/Engine.ts';
 import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
 import { inspectModel } from '../engine/inspectModel.ts';
+import { defaultModelSearchDirs, findLocalModels, type ModelSearchDir } from './models/findLocalModels.ts';
 import { ANSWER_SETTINGS, DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
 import { TieredEngine, tieredEngineUnavailableReason, type TieredEngineOptions } from '../engine/tiered/TieredEngine.ts';
@@ -49,6 +50,8 @@ export interface StrataServiceOptions {
   /** Applied over the stored settings for this process only (the CLI's --engine and --gpu-budget). */
   settingsOverride?: Partial<EngineSettings>;
   maxDocumentBytes?: number;
+  /** Where models on disk are looked for (default: defaultModelSearchDirs). */
+  modelSearchDirs?: ModelSearchDir[];
   /** The tiered engine's disk write seam (fault tests). */
   diskWriteAndSync?: TieredEngineOptions['diskWriteAndSync'];
 }
@@ -123,6 +126,7 @@ export class StrataService implements StrataApi {
 
   readonly models: StrataApi['models'] = {
     listRecent: async () => this.catalog.listRecentModels(),
+    listLocal: async () => findLocalModels(this.options.modelSearchDirs ?? defaultModelSearchDirs(this.options.dataDir)),
     current: async () => this.openModel?.info ?? null,
     open: async (req) => this.openModelAt(requireString(req?.path, 'path')),
     forget: async (req) => {

@@ -1,4 +1,4 @@
-import type { AppInfo, ErrorPayload, HostKind, ModelInfo, StrataEvents } from '../../../preload/api.ts';
+import type { AppInfo, ErrorPayload, HostKind, LocalModelFile, ModelInfo, StrataEvents } from '../../../preload/api.ts';
 import { getStrataClient } from '../bridge/getStrataClient.ts';
 import type { ConnectionState } from '../bridge/createSocketBridge.ts';
 import type { SliceCreator } from './StrataState.ts';
@@ -22,6 +22,8 @@ export interface AppSlice {
   loaded: boolean;
   model: ModelInfo | null;
   recentModels: ModelInfo[];
+  /** GGUF files found on disk (null until looked for). */
+  localModels: LocalModelFile[] | null;
   /** Path being loaded right now, from a call here or a models.onStatus event. */
   modelLoadingPath: string | null;
   modelError: ModelError | null;
@@ -31,6 +33,7 @@ export interface AppSlice {
   pickAndOpenModel(): Promise<void>;
   forgetModel(id: string): Promise<void>;
   refreshModels(): Promise<void>;
+  findLocalModels(): Promise<void>;
   applyModelStatus(event: StrataEvents['models.onStatus']): void;
   dismissModelError(): void;
   notify(message: string, tone?: Notice['tone']): void;
@@ -46,6 +49,7 @@ export const createAppSlice: SliceCreator<AppSlice> = (set, get) => ({
   loaded: false,
   model: null,
   recentModels: [],
+  localModels: null,
   modelLoadingPath: null,
   modelError: null,
   notices: [],
@@ -63,6 +67,14 @@ export const createAppSlice: SliceCreator<AppSlice> = (set, get) => ({
       await get().refreshDocuments();
     } catch (err) {
       set({ modelLoadingPath: null, modelError: { ...toErrorPayload(err), path: trimmed } });
+    }
+  },
+
+  async findLocalModels() {
+    try {
+      set({ localModels: await getStrataClient().api.models.listLocal() });
+    } catch {
+      set({ localModels: [] }); // the path field and Open model… still work
     }
   },
 
