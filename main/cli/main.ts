@@ -2,7 +2,9 @@
 // (0 done, 1 failed, 2 bad usage, not available, or the data dir is in use by another Strata).
 import { DataDirLockedError } from '../host/dataDirLock.ts';
 import { runAsk } from './askCommand.ts';
+import { runChat } from './chatCommand.ts';
 import { runDocs } from './docsCommand.ts';
+import { runModels } from './modelsCommand.ts';
 import { runSettings } from './settingsCommand.ts';
 import { runServe } from './serveCommand.ts';
 import { UsageError } from './UsageError.ts';
@@ -18,7 +20,10 @@ Commands:
                                            tiered (the default) keeps the KV cache in GPU, RAM
                                            and disk tiers; the options are the Settings tab's,
                                            for this run only; --json: one object, failures too
+  chat --model F [--doc F…] [--conversation ID]
+                                           a conversation in the terminal (/docs, /add, /stop, /quit)
   docs add FILE…|list|text ID|rm ID       the document library (--help for more)
+  models list|rm ID                        models opened before and GGUF files on this machine
   settings get [KEY]|set KEY VALUE         the Settings tab's values, validated the same way
   serve [--port N] [--data-dir D]          the browser host on 127.0.0.1
   make-model needle --out F                the hand-built needle test model
@@ -36,8 +41,12 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'ask':
         return await runAsk(rest);
+      case 'chat':
+        return await runChat(rest);
       case 'docs':
         return await runDocs(rest);
+      case 'models':
+        return await runModels(rest);
       case 'settings':
         return await runSettings(rest);
       case 'serve':

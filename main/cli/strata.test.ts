@@ -203,3 +203,31 @@ test('strata ask says how the reading goes on stderr (a line every few seconds w
   assert.doesNotMatch(quiet.stderr, /Reading documents/);
   assert.equal(quiet.stdout.trim(), haystack.needles[0].values.join(' '));
 });
+
+test('strata chat: questions from stdin stream their answers, /docs lists the documents, --conversation continues after a restart; strata models list', { timeout: 300_000 }, async (t) => {
+  const model = await ensureTestModel('needle');
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  const haystack = makeHaystack({ wordCount: 2000, seed: 12, needles: [{ depth: 0.3 }, { depth: 0.8 }] });
+  const doc = join(dir, 'facts.txt');
+  writeFileSync(doc, haystack.text);
+  const chat = (args: string[], input: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, [BIN, 'chat', '--model', model, '--max-tokens', '2', '--data-dir', data, ...args], { timeout: 180_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+    child.stdin!.end(input);
+  });
+  const [first, second] = haystack.needles;
+  const run = await chat(['--doc', doc], `${needleQuestion(first.key)}\n/docs\n/nonsense\n/quit\n`);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, new RegExp(first.values.join(' ')));
+  assert.match(run.stdout, /facts\.txt \(\d+ tokens\)/);
+  assert.match(run.stderr, /unknown command \/nonsense/);
+  const id = /conversation ([0-9a-f-]{36})/.exec(run.stderr)![1];
+  const again = await chat(['--conversation', id], `${needleQuestion(second.key)}\n`);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(second.values.join(' ')));
+  const listed = await strata(['models', 'list', '--data-dir', data, '--json']);
+  assert.equal(JSON.parse(listed.stdout).recent[0].path, model);
+  assert.equal((await strata(['chat', '--help'])).code, 0);
+});
