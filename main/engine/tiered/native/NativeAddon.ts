@@ -578,9 +578,12 @@ export function loadNativeAddon(): NativeAddonLoad {
   return loaded;
 }
 
-/** native/build/Release/strata_tier.node in the first ancestor of this file that has it (source tree or bundled out/main). */
-function findAddonPath(): string | null {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+/**
+ * native/build/Release/strata_tier.node in the first ancestor of `from` that has it (the source tree,
+ * the bundled out/main, or a packaged app, where it sits in app.asar.unpacked beside app.asar).
+ */
+export function findAddonPath(from: string = dirname(fileURLToPath(import.meta.url))): string | null {
+  for (let dir = from; ; dir = dirname(dir)) {
     const candidate = join(dir, ADDON_RELATIVE_PATH);
     const unpacked = candidate.replace(`.asar${sep}`, `.asar.unpacked${sep}`);
     if (existsSync(unpacked)) return unpacked;
