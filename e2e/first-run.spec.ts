@@ -18,3 +18,10 @@ test('the empty window lists the models already on disk and opens one with a cli
   await list.getByRole('listitem').filter({ hasText: 'needle-copy.gguf' }).getByRole('button', { name: 'Open' }).click();
   await expect(strata.currentModel).toContainText('raw completion');
 });
+
+test('an empty library offers a sample document, which imports like a dropped file', async ({ strata }) => {
+  await strata.waitUntilLoaded();
+  await strata.page.getByRole('button', { name: 'Try a sample document' }).click();
+  await expect(strata.document('welcome-to-strata.md')).toBeVisible();
+  await expect(strata.page.getByRole('button', { name: 'Try a sample document' })).toHaveCount(0);
+});

@@ -3,12 +3,14 @@ import { selectActiveDocumentIds } from '../store/selectors.ts';
 import { AddDocumentsButton } from './AddDocumentsButton.tsx';
 import { DocumentItem } from './DocumentItem.tsx';
 import { ImportList } from './ImportList.tsx';
+import welcomeSample from '../../../resources/samples/welcome.md?raw';
 
 export function DocumentsPanel() {
   const documents = useStrata((s) => s.documents);
   const inUse = useStrata(selectActiveDocumentIds);
   const tokensInUse = documents.reduce((sum, d) => (inUse.includes(d.id) ? sum + (d.tokenCount ?? 0) : sum), 0);
   const model = useStrata((s) => s.model);
+  const importDocuments = useStrata((s) => s.importDocuments);
   // Said before the first question reads them: past the trained context answers may suffer.
   const longerThanModel = model !== null && model.trainContextTokens > 0 && tokensInUse > model.trainContextTokens;
 
@@ -23,6 +25,13 @@ export function DocumentsPanel() {
         <div className="empty-state empty-state-small">
           <div className="empty-state-title">No documents yet</div>
           <p>Drag documents here — .txt, .md, .pdf, .docx — or use Add documents</p>
+          <button
+            type="button"
+            className="button button-small"
+            onClick={() => void importDocuments([{ kind: 'file', file: new File([welcomeSample], 'welcome-to-strata.md', { type: 'text/markdown' }) }])}
+          >
+            Try a sample document
+          </button>
         </div>
       ) : (
         <>
