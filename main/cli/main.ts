@@ -23,7 +23,7 @@ Commands:
   chat --model F [--doc F…] [--conversation ID]
                                            a conversation in the terminal (/docs, /add, /stop, /quit)
   docs add FILE…|list|text ID|rm ID       the document library (--help for more)
-  models list|rm ID                        models opened before and GGUF files on this machine
+  models list|rm ID|pull hf:O/R/F.gguf     models opened before, GGUF files on this machine, downloads
   settings get [KEY]|set KEY VALUE         the Settings tab's values, validated the same way
   serve [--port N] [--data-dir D]          the browser host on 127.0.0.1
   make-model needle --out F                the hand-built needle test model

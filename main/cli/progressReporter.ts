@@ -10,12 +10,13 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-export function createProgressReporter(label: string, options: { quiet: boolean; stream?: NodeJS.WriteStream }): ProgressReporter {
+export function createProgressReporter(label: string, options: { quiet: boolean; stream?: NodeJS.WriteStream; unit?: 'tokens' | 'bytes' }): ProgressReporter {
   const stream = options.stream ?? process.stderr;
+  const unit = options.unit ?? 'tokens';
   if (options.quiet) return { update: () => undefined, stop: () => undefined };
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { stream, format: `${label} [{bar}] {percentage}% | {value}/{total} tokens | {rate} tok/s | {eta_formatted} left`, hideCursor: true, clearOnComplete: false },
+      { stream, format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | {eta_formatted} left`, hideCursor: true, clearOnComplete: false },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
@@ -48,7 +49,7 @@ export function createProgressReporter(label: string, options: { quiet: boolean;
     const seconds = (performance.now() - startedAt) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     const left = rate > 0 ? Math.round((total - done) / rate) : null;
-    stream.write(`${label}: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} tokens (${total > 0 ? Math.floor((100 * done) / total) : 0}%)${left === null ? '' : `, about ${left} s left`}\n`);
+    stream.write(`${label}: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} ${unit} (${total > 0 ? Math.floor((100 * done) / total) : 0}%)${left === null ? '' : `, about ${left} s left`}\n`);
   };
   return {
     update(done, total) {

@@ -231,3 +231,27 @@ test('strata chat: questions from stdin stream their answers, /docs lists the do
   assert.equal(JSON.parse(listed.stdout).recent[0].path, model);
   assert.equal((await strata(['chat', '--help'])).code, 0);
 });
+
+test('strata models pull downloads from the Hub named by STRATA_HF_ENDPOINT into the models folder, then lists it', { timeout: 120_000 }, async (t) => {
+  const { startFakeHub } = await import('../test/fakeHub.ts');
+  const model = new Uint8Array((await import('node:fs')).readFileSync(await ensureTestModel('needle')));
+  const hub = await startFakeHub('strata-test', 'needle-GGUF', { 'needle-F32.gguf': { bytes: model }, 'broken.gguf': { bytes: model, damage: true } });
+  t.after(() => hub.close());
+  const data = join(tempDir(t), 'data');
+  const pull = (uri: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [BIN, 'models', 'pull', uri, '--data-dir', data, '--json'], { timeout: 60_000, env: { ...process.env, STRATA_HF_ENDPOINT: hub.endpoint } }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+  const ok = await pull('hf:strata-test/needle-GGUF/needle-F32.gguf');
+  assert.equal(ok.code, 0, ok.stderr);
+  const pulled = JSON.parse(ok.stdout).model;
+  assert.equal(pulled.sizeBytes, model.length);
+  assert.ok(pulled.path.startsWith(join(data, 'models')));
+  const broken = await pull('hf:strata-test/needle-GGUF/broken.gguf');
+  assert.equal(broken.code, 1);
+  assert.equal(JSON.parse(broken.stdout).error.code, 'DOWNLOAD_CORRUPT');
+  const listed = JSON.parse((await strata(['models', 'list', '--data-dir', data, '--json'])).stdout);
+  const ours = listed.local.filter((m: { path: string }) => m.path.startsWith(data));
+  assert.deepEqual(ours.map((m: { source: string; sizeBytes: number }) => [m.source, m.sizeBytes]), [['strata', model.length]], 'the damaged download is not offered');
+});

@@ -1,0 +1,74 @@
+// A loopback HTTP server that serves files the way the Hugging Face Hub does, for download tests:
+// /OWNER/REPO/resolve/main/FILE with HEAD, Range requests (206) and a Content-Length, and
+// /api/models/OWNER/REPO/tree/main with each file's size and SHA-256 (its Git LFS oid).
+// `damage` serves other bytes than the listing promises; `cutAfterBytes` ends the first full GET early.
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeHubFile {
+  bytes: Uint8Array;
+  damage?: boolean;
+  cutAfterBytes?: number;
+}
+
+export interface FakeHub {
+  endpoint: string;
+  /** Every range start a GET asked for (0 without a Range header), per file. */
+  rangeStarts: Map<string, number[]>;
+  /** Bytes asked for by GETs (their ranges' lengths), per file. */
+  requestedBytes: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startFakeHub(owner: string, repo: string, files: Record<string, FakeHubFile>): Promise<FakeHub> {
+  const rangeStarts = new Map<string, number[]>();
+  const requestedBytes = new Map<string, number>();
+  const cut = new Set<string>();
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://hub');
+    const tree = `/api/models/${owner}/${repo}/tree/main`;
+    if (url.pathname.startsWith(tree)) {
+      const folder = decodeURIComponent(url.pathname.slice(tree.length).replace(/^\//, ''));
+      const listing = Object.entries(files)
+        .filter(([path]) => (folder === '' ? !path.includes('/') : path.startsWith(`${folder}/`)))
+        .map(([path, file]) => ({ type: 'file', path, size: file.bytes.length, lfs: { oid: createHash('sha256').update(file.bytes).digest('hex'), size: file.bytes.length } }));
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify(listing));
+    }
+    const prefix = `/${owner}/${repo}/resolve/main/`;
+    const path = decodeURIComponent(url.pathname.slice(prefix.length));
+    const file = url.pathname.startsWith(prefix) ? files[path] : undefined;
+    if (!file) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      return res.end('Entry not found');
+    }
+    const body = file.damage ? file.bytes.map((b, i) => (i === Math.floor(file.bytes.length / 2) ? b ^ 0xff : b)) : file.bytes;
+    const common = { 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream', ETag: `"${path}"` };
+    if (req.method === 'HEAD') {
+      res.writeHead(200, { ...common, 'Content-Length': body.length });
+      return res.end();
+    }
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const start = range ? Number(range[1]) : 0;
+    const end = range && range[2] !== '' ? Number(range[2]) : body.length - 1;
+    rangeStarts.set(path, [...(rangeStarts.get(path) ?? []), start]);
+    const slice = body.subarray(start, end + 1);
+    requestedBytes.set(path, (requestedBytes.get(path) ?? 0) + slice.length);
+    res.writeHead(range ? 206 : 200, { ...common, 'Content-Length': slice.length, ...(range ? { 'Content-Range': `bytes ${start}-${end}/${body.length}` } : {}) });
+    if (file.cutAfterBytes !== undefined && !cut.has(path) && slice.length > file.cutAfterBytes) {
+      cut.add(path);
+      res.write(slice.subarray(0, file.cutAfterBytes), () => res.destroy()); // the connection drops mid-file
+      return;
+    }
+    res.end(slice);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}/`,
+    rangeStarts,
+    requestedBytes,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
