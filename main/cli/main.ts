@@ -38,6 +38,11 @@ Data lives in --data-dir, else $STRATA_HOME, else the OS app-data folder.`;
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    // ask and serve have no usage of their own: the overview names all their options.
+    if ((command === 'ask' || command === 'serve') && (rest.includes('--help') || rest.includes('-h'))) {
+      console.log(USAGE);
+      return 0;
+    }
     switch (command) {
       case 'ask':
         return await runAsk(rest);
