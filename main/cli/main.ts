@@ -38,8 +38,8 @@ Data lives in --data-dir, else $STRATA_HOME, else the OS app-data folder.`;
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    // ask and serve have no usage of their own: the overview names all their options.
-    if ((command === 'ask' || command === 'serve') && (rest.includes('--help') || rest.includes('-h'))) {
+    // ask, serve and bench have no usage of their own: the overview names all their options.
+    if ((command === 'ask' || command === 'serve' || command === 'bench') && (rest.includes('--help') || rest.includes('-h'))) {
       console.log(USAGE);
       return 0;
     }
