@@ -33,6 +33,22 @@ async function loadVocab(): Promise<LlamaModel | null> {
   }
 }
 
+let closing = false;
+
+/**
+ * Ends this thread with nothing of llama.cpp still running in it: the model is unloaded and awaited
+ * first. Exiting with the model loaded makes node-llama-cpp unload it from an exit hook, and that
+ * unload's completion then lands during the thread's teardown and aborts the whole process
+ * ("terminate called after throwing an instance of 'Napi::Error'", AddonModelUnloadModelWorker::OnOK).
+ */
+async function close(model: LlamaModel): Promise<void> {
+  if (closing) return;
+  closing = true;
+  await model.dispose().catch(() => undefined);
+  await (await getLlamaRuntime()).dispose().catch(() => undefined);
+  process.exit(0); // this thread only
+}
+
 function serve(model: LlamaModel): void {
   const renderers = new Map<boolean, PromptRenderer>();
   const renderer = (hasChatTemplate: boolean): PromptRenderer => {
@@ -45,7 +61,7 @@ function serve(model: LlamaModel): void {
   };
 
   port.on('message', (request: TokenizerRequest) => {
-    if (Atomics.load(control, CLOSING) !== 0 || request.op === 'close') process.exit(0); // this thread only
+    if (Atomics.load(control, CLOSING) !== 0 || request.op === 'close') return void close(model);
     try {
       switch (request.op) {
         case 'countTokens':
