@@ -185,6 +185,9 @@ export interface EngineSettings {
   temperature: number;
 }
 
+/** Settings of the answer, not of the model: changed without reopening it or stopping answers. */
+export const ANSWER_SETTINGS: ReadonlyArray<keyof EngineSettings> = ['answerMaxTokens', 'temperature'];
+
 export interface EngineService {
   memory(): Promise<MemorySnapshot>;
   /** The residency map of a conversation's documents; null before its documents were read into the tiers (or on the standard engine). */

@@ -17,6 +17,7 @@ import type {
   StrataApi,
   StrataEvents,
 } from '../../preload/api.ts';
+import { ANSWER_SETTINGS } from '../../preload/api.ts';
 import { Catalog } from '../catalog/Catalog.ts';
 import { DocumentError } from '../engine/documents/DocumentError.ts';
 import { DEFAULT_MAX_DOCUMENT_BYTES, extractText } from '../engine/documents/extractText.ts';
@@ -24,7 +25,7 @@ import type { Engine, EngineConversation, EngineModel } from '../engine/Engine.t
 import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
 import { inspectModel } from '../engine/inspectModel.ts';
 import { defaultModelSearchDirs, findLocalModels, type ModelSearchDir } from './models/findLocalModels.ts';
-import { ANSWER_SETTINGS, DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
+import { DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
 import { TieredEngine, tieredEngineUnavailableReason, type TieredEngineOptions } from '../engine/tiered/TieredEngine.ts';
 

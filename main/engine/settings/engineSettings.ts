@@ -20,8 +20,6 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   temperature: 0,
 };
 
-/** Settings of the answer, not of the model: changed without reopening it or stopping answers. */
-export const ANSWER_SETTINGS: ReadonlyArray<keyof EngineSettings> = ['answerMaxTokens', 'temperature'];
 
 export const KV_CACHE_TYPES = ['f16', 'q8_0', 'q4_0'] as const;
 

@@ -151,6 +151,8 @@ export class StandardModel implements EngineModel {
     const endedAt = performance.now();
     const ttft = firstTokenAt === 0 ? endedAt - startedAt : firstTokenAt - startedAt;
     const decodeMs = endedAt - (firstTokenAt === 0 ? endedAt : firstTokenAt);
+    // Positions 0… hold the prompt and then the answer; its last token is sampled, not evaluated.
+    const lastPosition = Math.max(0, promptTokens + generatedTokens - 2);
     const metrics: AskMetrics = {
       engine: 'standard',
       promptTokens,
@@ -161,9 +163,8 @@ export class StandardModel implements EngineModel {
       decodeTokensPerSecond: generatedTokens > 1 && decodeMs > 0 ? ((generatedTokens - 1) * 1000) / decodeMs : 0,
       totalMs: endedAt - startedAt,
       contextTokens: sequence.context.contextSize,
-      // Positions 0… hold the prompt and then the answer; its last token is sampled, not evaluated.
-      maxPositionUsed: Math.max(0, promptTokens + generatedTokens - 2),
-      maxAttentionDistance: Math.max(0, promptTokens + generatedTokens - 2),
+      maxPositionUsed: lastPosition,
+      maxAttentionDistance: lastPosition,
     };
     return { text, stopReason: mapStopReason(stopReason), metrics };
   }

@@ -210,32 +210,30 @@ export class TierManager {
   }
 
   private async splice(source: SpliceSource, stats: SpliceStats): Promise<void> {
-    {
-      this.reserve(source.posEnd - source.posStart, `splice of ${source.key}`);
-      const { blob, from } = await source.load();
-      let info: { posMin: number; posMax: number };
-      try {
-        info = await this.context.spliceChunk(blob);
-      } catch (error) {
-        if ((error as { code?: unknown }).code === 'BAD_BLOB' && source.unreadable) throw source.unreadable((error as Error).message);
-        throw error;
-      }
-      if (info.posMin !== source.posStart || info.posMax !== source.posEnd - 1) {
-        await this.context.removeRange(info.posMin, info.posMax + 1);
-        throw new StrataError('BLOB_MISMATCH', `The blob of ${source.key} holds positions [${info.posMin}, ${info.posMax}] instead of [${source.posStart}, ${source.posEnd - 1}].`);
-      }
-      this.chunks.set(source.key, { key: source.key, posStart: source.posStart, posEnd: source.posEnd, shift: 0 });
-      this.sawCells(source.posStart, source.posEnd);
-      this.changed();
-      if (from === 'cpu') {
-        stats.bytesFromCpu += blob.byteLength;
-        stats.splicedFromCpu++;
-      } else {
-        stats.bytesFromDisk += blob.byteLength;
-        stats.splicedFromDisk++;
-      }
-      stats.spliced++;
+    this.reserve(source.posEnd - source.posStart, `splice of ${source.key}`);
+    const { blob, from } = await source.load();
+    let info: { posMin: number; posMax: number };
+    try {
+      info = await this.context.spliceChunk(blob);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'BAD_BLOB' && source.unreadable) throw source.unreadable((error as Error).message);
+      throw error;
     }
+    if (info.posMin !== source.posStart || info.posMax !== source.posEnd - 1) {
+      await this.context.removeRange(info.posMin, info.posMax + 1);
+      throw new StrataError('BLOB_MISMATCH', `The blob of ${source.key} holds positions [${info.posMin}, ${info.posMax}] instead of [${source.posStart}, ${source.posEnd - 1}].`);
+    }
+    this.chunks.set(source.key, { key: source.key, posStart: source.posStart, posEnd: source.posEnd, shift: 0 });
+    this.sawCells(source.posStart, source.posEnd);
+    this.changed();
+    if (from === 'cpu') {
+      stats.bytesFromCpu += blob.byteLength;
+      stats.splicedFromCpu++;
+    } else {
+      stats.bytesFromDisk += blob.byteLength;
+      stats.splicedFromDisk++;
+    }
+    stats.spliced++;
   }
 
   private sawCells(start: number, end: number): void {

@@ -116,16 +116,13 @@ export class TieredConversation extends ConversationBase {
     const requestedMax = options.maxTokens ?? (chat ? DEFAULT_MAX_TOKENS_CHAT : DEFAULT_MAX_TOKENS_RAW);
     const compact = model.compactPositions && full.length + requestedMax > model.info.trainContextTokens;
     const prefixKey = compact ? 'compact' : (prefix?.ingestId ?? 'none');
-    if (compact && this.turnsPrefixKey !== 'compact') {
-      await this.unloadTurns();
-      this.turnsPrefixKey = 'compact';
-    }
     // Stored turns stay valid while the documents' prefix and the rendered turns match; after a
-    // restart they come back from the catalog instead of being read again.
+    // restart they come back from the catalog instead of being read again (not in compact mode,
+    // which neither loads nor deletes them).
     if (prefixKey !== this.turnsPrefixKey) {
       await this.unloadTurns();
       this.turnsPrefixKey = prefixKey;
-      await this.loadStoredTurns(prefixKey);
+      if (!compact) await this.loadStoredTurns(prefixKey);
     }
     // Where the earlier turns end and the question begins: stored turns can only stand for the former
     // (a regenerated or repeated question is evaluated again).

@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
-import type { EngineKind, EngineSettings, ErrorPayload, KvCacheType } from '../../../preload/api.ts';
+import { ANSWER_SETTINGS, type EngineKind, type EngineSettings, type ErrorPayload, type KvCacheType } from '../../../preload/api.ts';
 import { useStrata } from '../store/useStrata.ts';
 
 const MIB = 1024 * 1024;
@@ -20,9 +20,6 @@ interface Draft {
   answerMaxTokens: string;
   temperature: string;
 }
-
-/** Changed alone, these apply to the next answer without reopening the model. */
-const ANSWER_ONLY: ReadonlyArray<keyof EngineSettings> = ['answerMaxTokens', 'temperature'];
 
 function toDraft(s: EngineSettings): Draft {
   return {
@@ -138,7 +135,7 @@ export function SettingsPanel() {
     setError(null);
     const refusal = await updateSettings(patch);
     setError(refusal);
-    setApplied(refusal !== null ? null : Object.keys(patch).every((key) => ANSWER_ONLY.includes(key as keyof EngineSettings)) ? 'answers' : 'reopened');
+    setApplied(refusal !== null ? null : Object.keys(patch).every((key) => ANSWER_SETTINGS.includes(key as keyof EngineSettings)) ? 'answers' : 'reopened');
   }
 
   const text = (key: keyof Draft) => ({

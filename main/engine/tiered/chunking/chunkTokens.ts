@@ -87,13 +87,13 @@ export function chunkTokens(pieces: readonly string[], options: ChunkTokensOptio
  */
 export function nextWordBoundary(pieces: readonly string[], from: number, limit: number): number {
   const end = Math.min(pieces.length, from + limit);
-  for (let e = from; e < end; e++) {
-    if (e === 0) continue;
-    const prev = pieces[e - 1];
-    const next = pieces[e];
-    if ((next.length > 0 && isSpace(next.charCodeAt(0))) || endsBlank(prev)) return e;
-  }
-  return from >= pieces.length ? pieces.length : from;
+  for (let e = Math.max(from, 1); e < end; e++) if (betweenWords(pieces[e - 1], pieces[e])) return e;
+  return from;
+}
+
+/** Token `next` starts with whitespace, or `prev` ends with it: a cut here splits no word. */
+function betweenWords(prev: string, next: string): boolean {
+  return (next.length > 0 && isSpace(next.charCodeAt(0))) || endsBlank(prev);
 }
 
 function boundaryStrengths(pieces: readonly string[]): Uint8Array {
@@ -112,9 +112,9 @@ function boundaryStrengths(pieces: readonly string[]): Uint8Array {
       strength[e] = PARAGRAPH;
     } else if (trailingNewlines === 1) {
       strength[e] = LINE;
-    } else if ((nextStartsBlank || endsBlank(prev)) && endsSentence(prev)) {
+    } else if (betweenWords(prev, next) && endsSentence(prev)) {
       strength[e] = SENTENCE;
-    } else if (nextStartsBlank || endsBlank(prev)) {
+    } else if (betweenWords(prev, next)) {
       strength[e] = WORD;
     } else {
       strength[e] = NONE;
