@@ -26,12 +26,13 @@ function baseName(path: string): string {
   return path.split(/[\\/]/).pop() || path;
 }
 
-function upsert(documents: DocumentInfo[], doc: DocumentInfo): DocumentInfo[] {
-  const index = documents.findIndex((d) => d.id === doc.id);
-  if (index === -1) return [...documents, doc];
-  const next = documents.slice();
-  next[index] = doc;
-  return next;
+/**
+ * Adds an imported document unless the list already has it. In the browser host the import's reply
+ * comes over HTTP while documents.onChanged and its list come over the WebSocket, so the list can be
+ * newer than the reply (a token count made meanwhile); the reply must never overwrite it.
+ */
+function addIfMissing(documents: DocumentInfo[], doc: DocumentInfo): DocumentInfo[] {
+  return documents.some((d) => d.id === doc.id) ? documents : [...documents, doc];
 }
 
 let creatingFromDraft = false;
@@ -69,7 +70,7 @@ export const createDocumentsSlice: SliceCreator<DocumentsSlice> = (set, get) => 
         continue;
       }
       get().finishImport(requestId);
-      set((s) => ({ documents: upsert(s.documents, doc) }));
+      set((s) => ({ documents: addIfMissing(s.documents, doc) }));
       conversationId = await get().attachDocument(conversationId, doc);
     }
   },
