@@ -214,8 +214,83 @@ export interface LocalModelFile {
   modifiedAt: number;
 }
 
+/** A model of the curated catalog (the Models panel), or one found by a Hub search. */
+export interface CatalogModel {
+  /** hf:OWNER/REPO/FILE.gguf: the download's identity. */
+  uri: string;
+  name: string;
+  sizeBytes: number;
+  quantization: string;
+  trainContextTokens: number;
+  architecture: string;
+  license: string;
+  /** The engine the model will run on: 'standard' where the tiered engine cannot splice it (sliding window). */
+  engine: EngineKind;
+  /** Where the checked file is in Strata's models folder; null until downloaded. */
+  localPath: string | null;
+  /** A running or unfinished download of it. */
+  download: DownloadInfo | null;
+}
+
+export type ModelFitVerdict = 'fits' | 'partial' | 'cpu' | 'too-large' | 'unknown';
+
+/** Computed with node-llama-cpp's GgufInsights for this machine and the current engine settings. */
+export interface ModelFit {
+  uri: string;
+  verdict: ModelFitVerdict;
+  /** One sentence for the user, with the numbers. */
+  summary: string;
+  /** The GPU tier the estimate assumed (the GPU budget setting, or 4,096 when automatic). */
+  contextTokens: number;
+  gpuLayers: number;
+  totalLayers: number;
+  vramBytes: number;
+  ramBytes: number;
+}
+
+export type DownloadState = 'downloading' | 'verifying' | 'paused' | 'done' | 'failed' | 'discarded';
+
+export interface DownloadInfo {
+  uri: string;
+  fileName: string;
+  state: DownloadState;
+  downloadedBytes: number;
+  /** 0 until the server said the size. */
+  totalBytes: number;
+  bytesPerSecond: number;
+  secondsLeft: number | null;
+  /** The checked file, once done. */
+  path: string | null;
+  error: ErrorPayload | null;
+}
+
+/** A GGUF file of a Hub repository. */
+export interface HubModelFile {
+  uri: string;
+  fileName: string;
+  sizeBytes: number;
+}
+
 export interface ModelsService {
   listRecent(): Promise<ModelInfo[]>;
+  /** The curated catalog, with what is downloaded or downloading. */
+  catalog(): Promise<CatalogModel[]>;
+  /** Whether a catalog model (or a file on disk, by path) fits this machine at the current settings; may read its header from the Hub. */
+  fit(req: { uri: string }): Promise<ModelFit>;
+  /** The catalog model to offer a new user: the best that fits this machine (null when none could be checked). */
+  recommended(): Promise<{ model: CatalogModel; fit: ModelFit } | null>;
+  /** GGUF repositories on the Hub whose name matches. */
+  searchHub(req: { query: string }): Promise<Array<{ repo: string; downloads: number; likes: number }>>;
+  /** The GGUF files of one Hub repository (OWNER/REPO). */
+  repoFiles(req: { repo: string }): Promise<HubModelFile[]>;
+  downloads(): Promise<DownloadInfo[]>;
+  /** Downloads (or resumes) into Strata's models folder; resolves when it ends, with models.onDownload on the way. */
+  download(req: { uri: string }): Promise<DownloadInfo>;
+  /** Pauses a download: what arrived stays, and download resumes from there (also after a restart). */
+  cancelDownload(req: { uri: string }): Promise<void>;
+  discardDownload(req: { uri: string }): Promise<void>;
+  /** Deletes a model file from Strata's models folder (never from LM Studio's or the Hugging Face cache). */
+  deleteFile(req: { path: string }): Promise<void>;
   /** GGUF files already on disk, newest first; opening one never moves or changes it. */
   listLocal(): Promise<LocalModelFile[]>;
   current(): Promise<ModelInfo | null>;
@@ -281,6 +356,8 @@ export interface StrataEvents {
   };
   /** 'closed': no model is open any more (a settings change reopening it, a forgotten model). */
   'models.onStatus': { state: 'loading' | 'ready' | 'failed' | 'closed'; path: string; error?: ErrorPayload; model?: ModelInfo };
+  /** A model download's progress (at most 4 times a second) and its end. */
+  'models.onDownload': DownloadInfo;
   /** Something the user should know that no request asked for (a cancelled answer, a dropped cache). */
   'app.onNotice': { message: string; tone: 'info' | 'error' };
   /** Document rows changed without an import (token counts made for the open model, a removal). */
@@ -297,7 +374,24 @@ export type EventName = keyof StrataEvents;
 type MethodList<T> = Record<keyof T, true>;
 export const apiMethods: { [S in keyof StrataApi]: MethodList<StrataApi[S]> } = {
   app: { info: true },
-  models: { listRecent: true, listLocal: true, current: true, open: true, forget: true, pickFile: true },
+  models: {
+    listRecent: true,
+    catalog: true,
+    fit: true,
+    recommended: true,
+    searchHub: true,
+    repoFiles: true,
+    downloads: true,
+    download: true,
+    cancelDownload: true,
+    discardDownload: true,
+    deleteFile: true,
+    listLocal: true,
+    current: true,
+    open: true,
+    forget: true,
+    pickFile: true,
+  },
   documents: {
     list: true,
     import: true,
@@ -328,6 +422,7 @@ export const eventNames: Record<EventName, true> = {
   'chat.onAskFinished': true,
   'documents.onImportProgress': true,
   'models.onStatus': true,
+  'models.onDownload': true,
   'engine.onMemory': true,
   'engine.onResidency': true,
   'chat.onIngestProgress': true,

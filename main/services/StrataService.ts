@@ -25,6 +25,9 @@ import type { Engine, EngineConversation, EngineModel } from '../engine/Engine.t
 import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
 import { inspectModel } from '../engine/inspectModel.ts';
 import { defaultModelSearchDirs, findLocalModels, type ModelSearchDir } from './models/findLocalModels.ts';
+import { hfEndpoint } from './models/hubClient.ts';
+import { ModelLibrary } from './models/ModelLibrary.ts';
+import { getLlamaRuntime } from '../engine/llamaRuntime.ts';
 import { DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
 import { TieredEngine, tieredEngineUnavailableReason, type TieredEngineOptions } from '../engine/tiered/TieredEngine.ts';
@@ -55,6 +58,8 @@ export interface StrataServiceOptions {
   modelSearchDirs?: ModelSearchDir[];
   /** The tiered engine's disk write seam (fault tests). */
   diskWriteAndSync?: TieredEngineOptions['diskWriteAndSync'];
+  /** The Hugging Face Hub or a mirror (default: STRATA_HF_ENDPOINT, else huggingface.co). */
+  hfEndpoint?: string;
 }
 
 interface OpenModel {
@@ -89,6 +94,7 @@ export class StrataService implements StrataApi {
   private readonly ready: Promise<void>;
   private tokenCounting: Promise<void> = Promise.resolve();
   private disposed = false;
+  private readonly library: ModelLibrary;
 
   constructor(options: StrataServiceOptions) {
     this.options = options;
@@ -105,6 +111,16 @@ export class StrataService implements StrataApi {
             diskWriteAndSync: options.diskWriteAndSync,
           });
     this.emit = options.emit ?? (() => undefined);
+    this.library = new ModelLibrary({
+      modelsDir: join(options.dataDir, 'models'),
+      endpoint: () => options.hfEndpoint ?? hfEndpoint(),
+      settings: () => this.currentSettings(),
+      llama: getLlamaRuntime,
+      onDownload: (info) => this.emit('models.onDownload', info),
+      beforeDelete: async (path) => {
+        if (this.openModel?.info.path === path) await this.closeModel();
+      },
+    });
     this.ready = Promise.resolve(this.tieredEngine?.sweep?.())
       .then(() => undefined)
       .catch((error: unknown) => this.emit('app.onNotice', { message: `Cleaning up the KV cache folder failed: ${(error as Error).message}`, tone: 'error' }));
@@ -127,6 +143,7 @@ export class StrataService implements StrataApi {
 
   readonly models: StrataApi['models'] = {
     listRecent: async () => this.catalog.listRecentModels(),
+    ...this.libraryMethods(),
     listLocal: async () => findLocalModels(this.options.modelSearchDirs ?? defaultModelSearchDirs(this.options.dataDir)),
     current: async () => this.openModel?.info ?? null,
     open: async (req) => this.openModelAt(requireString(req?.path, 'path')),
@@ -586,9 +603,24 @@ export class StrataService implements StrataApi {
     return first ? first.fileName : 'New conversation';
   }
 
+  /** The Models panel's methods (ModelLibrary, made in the constructor: looked up at call time). */
+  private libraryMethods(): ModelLibrary['methods'] {
+    const names = ['catalog', 'fit', 'recommended', 'searchHub', 'repoFiles', 'downloads', 'download', 'cancelDownload', 'discardDownload', 'deleteFile'] as const;
+    return Object.fromEntries(
+      names.map((name) => [
+        name,
+        async (req: never) => {
+          this.assertAlive();
+          return (this.library.methods[name] as (req: never) => Promise<unknown>)(req);
+        },
+      ]),
+    ) as unknown as ModelLibrary['methods'];
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    await this.library.dispose();
     // The start-up sweep may still be creating the KV folder: let it finish before anything closes.
     await this.ready;
     for (const controller of [...[...this.asks.values()].map((a) => a.controller), ...this.imports.values()]) controller.abort();

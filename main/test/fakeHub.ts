@@ -1,7 +1,9 @@
 // A loopback HTTP server that serves files the way the Hugging Face Hub does, for download tests:
 // /OWNER/REPO/resolve/main/FILE with HEAD, Range requests (206) and a Content-Length, and
 // /api/models/OWNER/REPO/tree/main with each file's size and SHA-256 (its Git LFS oid).
-// `damage` serves other bytes than the listing promises; `cutAfterBytes` ends the first full GET early.
+// /api/models?search=Q lists the repository when Q is part of its name.
+// `damage` serves other bytes than the listing promises; `cutAfterBytes` ends the first full GET early;
+// `pieceDelayMs` sends the body in 64 KiB pieces that far apart (a slow line, to cancel mid-file).
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +12,7 @@ export interface FakeHubFile {
   bytes: Uint8Array;
   damage?: boolean;
   cutAfterBytes?: number;
+  pieceDelayMs?: number;
 }
 
 export interface FakeHub {
@@ -18,15 +21,24 @@ export interface FakeHub {
   rangeStarts: Map<string, number[]>;
   /** Bytes asked for by GETs (their ranges' lengths), per file. */
   requestedBytes: Map<string, number>;
+  /** Bytes of a slow file (pieceDelayMs) actually sent before the client hung up, per file. */
+  sentBytes: Map<string, number>;
   close(): Promise<void>;
 }
 
 export async function startFakeHub(owner: string, repo: string, files: Record<string, FakeHubFile>): Promise<FakeHub> {
   const rangeStarts = new Map<string, number[]>();
   const requestedBytes = new Map<string, number>();
+  const sentBytes = new Map<string, number>();
   const cut = new Set<string>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hub');
+    if (url.pathname === '/api/models') {
+      const query = (url.searchParams.get('search') ?? '').toLowerCase();
+      const hit = query !== '' && `${owner}/${repo}`.toLowerCase().includes(query);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify(hit ? [{ id: `${owner}/${repo}`, downloads: 1234, likes: 5 }] : []));
+    }
     const tree = `/api/models/${owner}/${repo}/tree/main`;
     if (url.pathname.startsWith(tree)) {
       const folder = decodeURIComponent(url.pathname.slice(tree.length).replace(/^\//, ''));
@@ -61,6 +73,18 @@ export async function startFakeHub(owner: string, repo: string, files: Record<st
       res.write(slice.subarray(0, file.cutAfterBytes), () => res.destroy()); // the connection drops mid-file
       return;
     }
+    if (file.pieceDelayMs !== undefined) {
+      let at = 0;
+      const next = () => {
+        if (res.destroyed) return;
+        if (at >= slice.length) return void res.end();
+        const piece = slice.subarray(at, at + 65_536);
+        at += piece.length;
+        sentBytes.set(path, (sentBytes.get(path) ?? 0) + piece.length);
+        res.write(piece, () => setTimeout(next, file.pieceDelayMs));
+      };
+      return next();
+    }
     res.end(slice);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -69,6 +93,7 @@ export async function startFakeHub(owner: string, repo: string, files: Record<st
     endpoint: `http://127.0.0.1:${port}/`,
     rangeStarts,
     requestedBytes,
+    sentBytes,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -1,0 +1,198 @@
+// The downloads of the Models panel and `strata models pull`: one per model URI, with progress (bytes,
+// speed, time left), cancel (the partial file is kept: the download is paused), resume (also after a
+// restart: the list of unfinished downloads is kept beside their partial files), discard, and the
+// SHA-256 check before a file reaches the models folder (pullModel).
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { DownloadInfo } from '../../../preload/api.ts';
+import { errorPayload, RequestError } from '../../engine/errors.ts';
+import { parseHfUri } from './hubClient.ts';
+import { discardStaged, pulledPath, pullModel, STAGING_DIR } from './pullModel.ts';
+
+const RECORDS_FILE = 'downloads.json';
+const PROGRESS_EVERY_MS = 250;
+const RECORD_EVERY_MS = 2_000;
+
+interface DownloadRecord {
+  uri: string;
+  totalBytes: number;
+  /** Last known (the downloader pre-allocates its temporary file, so its size says nothing). */
+  downloadedBytes: number;
+  startedAt: number;
+}
+
+interface Running {
+  info: DownloadInfo;
+  controller: AbortController;
+  done: Promise<DownloadInfo>;
+}
+
+export interface ModelDownloadsOptions {
+  modelsDir: string;
+  endpoint: () => string;
+  onChange?: (info: DownloadInfo) => void;
+}
+
+export class ModelDownloads {
+  private readonly running = new Map<string, Running>();
+  private readonly options: ModelDownloadsOptions;
+  private records: Promise<DownloadRecord[]> | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(options: ModelDownloadsOptions) {
+    this.options = options;
+  }
+
+  /** Running downloads, then the unfinished ones of earlier runs (paused, resumable). */
+  async list(): Promise<DownloadInfo[]> {
+    const list = [...this.running.values()].map((r) => ({ ...r.info }));
+    for (const record of await this.loadRecords()) {
+      if (this.running.has(record.uri)) continue;
+      list.push({
+        uri: record.uri,
+        fileName: basename(parseHfUri(record.uri).file),
+        state: 'paused',
+        downloadedBytes: record.downloadedBytes ?? 0,
+        totalBytes: record.totalBytes,
+        bytesPerSecond: 0,
+        secondsLeft: null,
+        path: null,
+        error: null,
+      });
+    }
+    return list;
+  }
+
+  /**
+   * Starts (or resumes) a download and resolves when it ends: 'done' with the checked file's path,
+   * 'paused' after cancel, or 'failed' with the error (a damaged file is removed).
+   */
+  start(uri: string): Promise<DownloadInfo> {
+    parseHfUri(uri);
+    const already = this.running.get(uri);
+    if (already) return already.done;
+    const controller = new AbortController();
+    const info: DownloadInfo = { uri, fileName: basename(parseHfUri(uri).file), state: 'downloading', downloadedBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: null };
+    const running: Running = { info, controller, done: Promise.resolve(info) };
+    this.running.set(uri, running);
+    running.done = this.run(running);
+    return running.done;
+  }
+
+  /** Stops a download, keeping what arrived so far. */
+  cancel(uri: string): void {
+    this.running.get(uri)?.controller.abort();
+  }
+
+  /** Stops a download if it runs and removes its partial file. */
+  async discard(uri: string): Promise<void> {
+    const running = this.running.get(uri);
+    if (running) {
+      running.controller.abort();
+      await running.done;
+    }
+    await discardStaged(this.options.modelsDir, uri);
+    await this.updateRecords((records) => records.filter((r) => r.uri !== uri));
+    this.options.onChange?.({ uri, fileName: basename(parseHfUri(uri).file), state: 'discarded', downloadedBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: null });
+  }
+
+  /** Pauses every running download (its partial file stays for the next run). */
+  async dispose(): Promise<void> {
+    for (const r of this.running.values()) r.controller.abort();
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private async run(running: Running): Promise<DownloadInfo> {
+    const { info, controller } = running;
+    const { uri } = info;
+    let lastEmit = 0;
+    let lastRecord = 0;
+    const record = () => {
+      lastRecord = performance.now();
+      const { totalBytes, downloadedBytes } = info;
+      return this.updateRecords((records) => records.map((r) => (r.uri === uri ? { ...r, totalBytes, downloadedBytes } : r)));
+    };
+    const emit = (force = false) => {
+      const now = performance.now();
+      if (!force && now - lastEmit < PROGRESS_EVERY_MS) return;
+      lastEmit = now;
+      this.options.onChange?.({ ...info });
+    };
+    emit(true);
+    try {
+      await this.updateRecords((records) => (records.some((r) => r.uri === uri) ? records : [...records, { uri, totalBytes: 0, downloadedBytes: 0, startedAt: Date.now() }]));
+      const pulled = await pullModel({
+        uri,
+        modelsDir: this.options.modelsDir,
+        endpoint: this.options.endpoint(),
+        signal: controller.signal,
+        onProgress: (_done, _total, detail) => {
+          const firstTotal = info.totalBytes === 0 && detail.totalBytes > 0;
+          Object.assign(info, detail);
+          if (firstTotal || performance.now() - lastRecord >= RECORD_EVERY_MS) void record();
+          emit();
+        },
+        onVerifying: () => {
+          info.state = 'verifying';
+          info.bytesPerSecond = 0;
+          info.secondsLeft = null;
+          emit(true);
+        },
+      });
+      Object.assign(info, { state: 'done', path: pulled.path, downloadedBytes: pulled.sizeBytes, totalBytes: pulled.sizeBytes, bytesPerSecond: 0, secondsLeft: null });
+      await this.updateRecords((records) => records.filter((r) => r.uri !== uri));
+    } catch (error) {
+      if (controller.signal.aborted) {
+        Object.assign(info, { state: 'paused', bytesPerSecond: 0, secondsLeft: null });
+        await record();
+      } else {
+        const payload = errorPayload(error);
+        const damaged = payload.code === 'DOWNLOAD_CORRUPT' || payload.code === 'NOT_FOUND' || payload.code === 'BAD_MODEL_URI';
+        // A damaged or missing file starts over; a dropped connection keeps its bytes to resume.
+        if (damaged) {
+          await discardStaged(this.options.modelsDir, uri);
+          await this.updateRecords((records) => records.filter((r) => r.uri !== uri));
+        }
+        Object.assign(info, { state: damaged ? 'failed' : 'paused', error: payload, bytesPerSecond: 0, secondsLeft: null });
+        if (!damaged) await record();
+      }
+    } finally {
+      this.running.delete(uri);
+    }
+    emit(true);
+    return { ...info };
+  }
+
+  private loadRecords(): Promise<DownloadRecord[]> {
+    this.records ??= readFile(join(this.options.modelsDir, STAGING_DIR, RECORDS_FILE), 'utf8')
+      .then((text) => (JSON.parse(text) as DownloadRecord[]).filter((r) => typeof r?.uri === 'string'))
+      .catch(() => []);
+    return this.records;
+  }
+
+  private updateRecords(change: (records: DownloadRecord[]) => DownloadRecord[]): Promise<void> {
+    this.writing = this.writing.catch(() => undefined).then(async () => {
+      const next = change(await this.loadRecords());
+      this.records = Promise.resolve(next);
+      const dir = join(this.options.modelsDir, STAGING_DIR);
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, RECORDS_FILE);
+      await writeFile(`${file}.tmp`, JSON.stringify(next));
+      await rename(`${file}.tmp`, file);
+    });
+    return this.writing;
+  }
+}
+
+/** A model file in Strata's own models folder (the only one Strata deletes from). */
+export function isInModelsDir(modelsDir: string, path: string): boolean {
+  return join(modelsDir, basename(path)) === path && /\.gguf$/i.test(path);
+}
+
+export function requireHfUri(uri: unknown): string {
+  if (typeof uri !== 'string' || uri.trim() === '') throw new RequestError('INVALID_ARGUMENT', 'uri must be hf:OWNER/REPO/FILE.gguf');
+  parseHfUri(uri);
+  return uri.trim();
+}
+
+export { pulledPath };
