@@ -1,7 +1,8 @@
 // strata models list|rm ID: the models Strata has opened and the GGUF files found on this machine.
 import { join } from 'node:path';
 import { resolveDataDir } from '../host/dataDir.ts';
-import { hfEndpoint, pullModel } from '../services/models/pullModel.ts';
+import { hfEndpoint } from '../services/models/hubClient.ts';
+import { ModelDownloads } from '../services/models/ModelDownloads.ts';
 import { parseOptions } from './parseOptions.ts';
 import { createProgressReporter } from './progressReporter.ts';
 import { UsageError } from './UsageError.ts';
@@ -9,10 +10,12 @@ import { withService } from './withService.ts';
 
 export const MODELS_USAGE = `Usage:
   strata models list     models opened before (with their id) and GGUF files found on this machine
+  strata models catalog  the curated models, each with whether it fits this machine (reads their
+                         headers from the Hub) and whether it is downloaded
   strata models rm ID    forget a model: its row and the KV cache read with it (the file stays)
   strata models pull hf:OWNER/REPO/FILE.gguf
                          download into the data folder's models/, checked against the repository's
-                         SHA-256 (a mirror: STRATA_HF_ENDPOINT)
+                         SHA-256 (a mirror: STRATA_HF_ENDPOINT); Ctrl-C pauses, pull again resumes
 Options: --data-dir D, --json, --quiet`;
 
 export async function runModels(argv: string[]): Promise<number> {
@@ -48,25 +51,41 @@ export async function runModels(argv: string[]): Promise<number> {
       return { removed: id };
     });
   }
+  if (action === 'catalog') {
+    if (args.length > 0) throw new UsageError('strata models catalog takes no arguments');
+    return withService(run, async (service) => {
+      const models = await service.models.catalog();
+      const fits = await Promise.all(models.map((m) => service.models.fit({ uri: m.uri })));
+      if (!run.json) {
+        for (const [i, m] of models.entries()) {
+          const state = m.localPath ? 'downloaded' : m.download ? `${m.download.state}` : '';
+          console.log(`${m.name} · ${m.quantization} · ${(m.sizeBytes / 1e9).toFixed(1)} GB · ${m.trainContextTokens.toLocaleString('en-US')} ctx · ${m.architecture} · ${m.license}${state ? ` · ${state}` : ''}`);
+          console.log(`  ${m.uri}`);
+          console.log(`  ${fits[i].summary}`);
+        }
+      }
+      return { models: models.map((m, i) => ({ ...m, fit: fits[i] })) };
+    });
+  }
   if (action === 'pull') {
     const [uri] = args;
     if (!uri || args.length > 1) throw new UsageError('strata models pull needs one hf:OWNER/REPO/FILE.gguf');
     const modelsDir = join(resolveDataDir(values['data-dir']), 'models');
     const bar = createProgressReporter('Downloading', { quiet: values.quiet === true || run.json, unit: 'bytes' });
-    const controller = new AbortController();
-    process.once('SIGINT', () => controller.abort());
-    try {
-      const pulled = await pullModel({ uri, modelsDir, endpoint: hfEndpoint(), signal: controller.signal, onProgress: (done, total) => bar.update(done, total) });
-      bar.stop();
-      if (run.json) console.log(JSON.stringify({ model: pulled }));
-      else console.log(`${pulled.path} (${(pulled.sizeBytes / 2 ** 30).toFixed(2)} GiB, SHA-256 checked)`);
+    const downloads = new ModelDownloads({ modelsDir, endpoint: () => hfEndpoint(), onChange: (info) => info.totalBytes > 0 && info.state === 'downloading' && bar.update(info.downloadedBytes, info.totalBytes) });
+    const stop = () => downloads.cancel(uri);
+    process.once('SIGINT', stop);
+    const result = await downloads.start(uri).finally(() => process.off('SIGINT', stop));
+    bar.stop();
+    if (result.state === 'done') {
+      if (run.json) console.log(JSON.stringify({ model: { path: result.path, sizeBytes: result.totalBytes } }));
+      else console.log(`${result.path} (${(result.totalBytes / 2 ** 30).toFixed(2)} GiB, SHA-256 checked)`);
       return 0;
-    } catch (error) {
-      bar.stop();
-      if (run.json) console.log(JSON.stringify({ error: { code: (error as { code?: string }).code ?? 'DOWNLOAD_FAILED', message: (error as Error).message } }));
-      console.error(`strata: ${(error as Error).message}`);
-      return 1;
     }
+    const error = result.error ?? { code: 'CANCELLED', message: `Paused at ${result.downloadedBytes.toLocaleString('en-US')} bytes; run the same command to resume.` };
+    if (run.json) console.log(JSON.stringify({ error, download: result }));
+    console.error(`strata: ${error.message}${result.state === 'paused' && result.error ? ' The part downloaded is kept; run the same command to resume.' : ''}`);
+    return 1;
   }
-  throw new UsageError(action === undefined ? 'strata models needs list, rm or pull' : `Unknown models action: ${action}`);
+  throw new UsageError(action === undefined ? 'strata models needs list, catalog, rm or pull' : `Unknown models action: ${action}`);
 }

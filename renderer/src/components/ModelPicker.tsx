@@ -1,13 +1,24 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
+import { formatBytes } from '../format/formatBytes.ts';
 import { useStrata } from '../store/useStrata.ts';
 
-/** Opens a model by typed path (both hosts) or, in Electron, through the native file dialog. */
+/**
+ * Opens a model: from the list of GGUF files on this machine (both hosts; the browser host has no file
+ * dialog), by typed path, or in Electron through the native file dialog; "Get models" opens the Models tab.
+ */
 export function ModelPicker() {
   const host = useStrata((s) => s.host);
   const loading = useStrata((s) => s.modelLoadingPath !== null);
   const openModel = useStrata((s) => s.openModel);
   const pickAndOpenModel = useStrata((s) => s.pickAndOpenModel);
+  const localModels = useStrata((s) => s.localModels);
+  const findLocalModels = useStrata((s) => s.findLocalModels);
+  const setTab = useStrata((s) => s.setSidePanelTab);
   const [path, setPath] = useState('');
+  const [chosen, setChosen] = useState('');
+  useEffect(() => {
+    if (localModels === null) void findLocalModels();
+  }, [localModels, findLocalModels]);
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -16,6 +27,26 @@ export function ModelPicker() {
 
   return (
     <div className="model-picker">
+      {localModels && localModels.length > 0 && (
+        <form
+          className="model-select-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void openModel(chosen || localModels[0]!.path);
+          }}
+        >
+          <select className="input" aria-label="Model on this machine" value={chosen || localModels[0]!.path} onChange={(e) => setChosen(e.target.value)}>
+            {localModels.map((m) => (
+              <option key={m.path} value={m.path}>
+                {m.fileName} ({formatBytes(m.sizeBytes)})
+              </option>
+            ))}
+          </select>
+          <button type="submit" className="button" disabled={loading}>
+            Open selected
+          </button>
+        </form>
+      )}
       <form className="model-path-form" onSubmit={submit}>
         <input
           type="text"
@@ -36,6 +67,9 @@ export function ModelPicker() {
           Open model…
         </button>
       )}
+      <button type="button" className="button" onClick={() => setTab('models')}>
+        Get models
+      </button>
     </div>
   );
 }

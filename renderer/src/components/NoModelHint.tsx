@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import type { LocalModelFile } from '../../../preload/api.ts';
 import { formatBytes } from '../format/formatBytes.ts';
 import { useStrata } from '../store/useStrata.ts';
+import { RecommendedModel } from './models/RecommendedModel.tsx';
 
 const SOURCE_LABELS: Record<LocalModelFile['source'], string> = {
   strata: 'Strata models folder',
@@ -21,12 +22,13 @@ export function NoModelHint({ large = false }: { large?: boolean }) {
   }, [large, localModels, findLocalModels]);
   const how =
     host === 'electron'
-      ? 'choose Open model…, drop a .gguf file on this window, or type its path in “Model file path” and press Open model.'
-      : 'type the path of a .gguf file in “Model file path” above and press Open model.';
+      ? 'choose Open model…, drop a .gguf file on this window, type its path in “Model file path”, or get one in the Models tab.'
+      : 'pick one in “Model on this machine”, type the path of a .gguf file in “Model file path”, or get one in the Models tab.';
   if (!large) return <p className="hint">Open a GGUF model to start: {how}</p>;
   return (
     <div className="empty-state">
       <div className="empty-state-title">No model open</div>
+      <RecommendedModel />
       {localModels && localModels.length > 0 && (
         <>
           <p>Models already on this machine:</p>

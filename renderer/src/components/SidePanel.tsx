@@ -4,16 +4,18 @@ import { useStrata } from '../store/useStrata.ts';
 import { DocumentsPanel } from './DocumentsPanel.tsx';
 import { LatencyDashboard } from './LatencyDashboard.tsx';
 import { MemoryDashboard } from './MemoryDashboard.tsx';
+import { ModelsPanel } from './models/ModelsPanel.tsx';
 import { SettingsPanel } from './SettingsPanel.tsx';
 
 const tabs: { id: SidePanelTab; label: string }[] = [
   { id: 'documents', label: 'Documents' },
+  { id: 'models', label: 'Models' },
   { id: 'memory', label: 'Memory' },
   { id: 'latency', label: 'Latency' },
   { id: 'settings', label: 'Settings' },
 ];
 
-/** The right-hand column: documents, the memory and latency dashboards, and engine settings, as tabs. */
+/** The right-hand column: documents, models, the memory and latency dashboards, and engine settings, as tabs. */
 export function SidePanel() {
   const active = useStrata((s) => s.sidePanelTab);
   const setTab = useStrata((s) => s.setSidePanelTab);
@@ -50,6 +52,7 @@ export function SidePanel() {
       </div>
       <div className="tab-panel" role="tabpanel" id={`side-panel-${active}`} aria-labelledby={`side-tab-${active}`}>
         {active === 'documents' && <DocumentsPanel />}
+        {active === 'models' && <ModelsPanel />}
         {active === 'memory' && <MemoryDashboard />}
         {active === 'latency' && <LatencyDashboard />}
         {active === 'settings' && <SettingsPanel />}

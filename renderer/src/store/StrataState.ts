@@ -7,6 +7,7 @@ import type { ImportsSlice } from './createImportsSlice.ts';
 import type { IngestSlice } from './createIngestSlice.ts';
 import type { LatencySlice } from './createLatencySlice.ts';
 import type { MemorySlice } from './createMemorySlice.ts';
+import type { ModelLibrarySlice } from './createModelLibrarySlice.ts';
 import type { SettingsSlice } from './createSettingsSlice.ts';
 import type { ViewSlice } from './createViewSlice.ts';
 import type { StateCreator } from 'zustand';
@@ -19,6 +20,7 @@ export type StrataState = AppSlice &
   LatencySlice &
   IngestSlice &
   SettingsSlice &
+  ModelLibrarySlice &
   ViewSlice;
 
 export type SliceCreator<Slice> = StateCreator<StrataState, [], [], Slice>;

@@ -2,7 +2,7 @@ import { getStrataClient } from '../bridge/getStrataClient.ts';
 import type { SliceCreator } from './StrataState.ts';
 import { toErrorPayload } from './toErrorPayload.ts';
 
-export type SidePanelTab = 'documents' | 'memory' | 'latency' | 'settings';
+export type SidePanelTab = 'documents' | 'models' | 'memory' | 'latency' | 'settings';
 
 /** The document view: which document, and the chunk to scroll to (nonce: scroll again on a repeat click). */
 export interface DocumentViewTarget {

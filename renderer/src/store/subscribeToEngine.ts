@@ -39,6 +39,7 @@ export function subscribeToEngine(): () => void {
     bridge.on('models.onStatus', (event) => state().applyModelStatus(event)),
     bridge.on('app.onNotice', (event) => state().notify(event.message, event.tone)),
     bridge.on('documents.onChanged', () => void state().refreshDocuments()),
+    bridge.on('models.onDownload', (info) => state().applyDownload(info)),
   ];
   if (socket) {
     let wasDown = false;

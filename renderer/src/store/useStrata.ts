@@ -6,6 +6,7 @@ import { createImportsSlice } from './createImportsSlice.ts';
 import { createIngestSlice } from './createIngestSlice.ts';
 import { createLatencySlice } from './createLatencySlice.ts';
 import { createMemorySlice } from './createMemorySlice.ts';
+import { createModelLibrarySlice } from './createModelLibrarySlice.ts';
 import { createSettingsSlice } from './createSettingsSlice.ts';
 import { createViewSlice } from './createViewSlice.ts';
 import type { StrataState } from './StrataState.ts';
@@ -19,5 +20,6 @@ export const useStrata = create<StrataState>()((...a) => ({
   ...createLatencySlice(...a),
   ...createIngestSlice(...a),
   ...createSettingsSlice(...a),
+  ...createModelLibrarySlice(...a),
   ...createViewSlice(...a),
 }));
