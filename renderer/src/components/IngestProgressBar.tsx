@@ -1,14 +1,8 @@
 import { useEffect, useState } from 'react';
 import { formatCount } from '../format/formatCount.ts';
+import { formatDuration } from '../format/formatDuration.ts';
 import { selectActiveIngest } from '../store/selectors.ts';
 import { useStrata } from '../store/useStrata.ts';
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '—';
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
-}
 
 /** The conversation's documents being read into the KV tiers before the answer can start. */
 export function IngestProgressBar() {

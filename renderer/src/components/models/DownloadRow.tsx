@@ -1,7 +1,7 @@
 import type { DownloadInfo } from '../../../../preload/api.ts';
 import { formatBytes } from '../../format/formatBytes.ts';
 import { useStrata } from '../../store/useStrata.ts';
-import { formatDuration } from './formatDuration.ts';
+import { formatDuration } from '../../format/formatDuration.ts';
 
 /** One download: progress, speed and time left, and Pause / Resume / Discard. */
 export function DownloadRow({ download }: { download: DownloadInfo }) {
