@@ -183,10 +183,15 @@ export interface EngineSettings {
   answerMaxTokens: number | null;
   /** Sampling temperature; 0 is greedy (the same answer every time). Applies without reopening the model. */
   temperature: number;
+  /**
+   * The user's own instructions (a system prompt), placed after the documents in every prompt; null:
+   * none. Applies without reopening the model, and changing it never reads the documents again.
+   */
+  systemPrompt: string | null;
 }
 
 /** Settings of the answer, not of the model: changed without reopening it or stopping answers. */
-export const ANSWER_SETTINGS: ReadonlyArray<keyof EngineSettings> = ['answerMaxTokens', 'temperature'];
+export const ANSWER_SETTINGS: ReadonlyArray<keyof EngineSettings> = ['answerMaxTokens', 'temperature', 'systemPrompt'];
 
 export interface EngineService {
   memory(): Promise<MemorySnapshot>;

@@ -29,6 +29,7 @@ export async function runAsk(argv: string[]): Promise<number> {
     'kv-cache-type': { type: 'string' },
     'max-tokens': { type: 'string' },
     temperature: { type: 'string' },
+    'system-prompt': { type: 'string' },
     'data-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', short: 'q', default: false },
@@ -53,6 +54,7 @@ export async function runAsk(argv: string[]): Promise<number> {
     override.scoringLayers = values['scoring-layers'].split(',').map((part) => nonNegativeInteger(part.trim(), '--scoring-layers')!);
   }
   if (values['kv-cache-type'] !== undefined) override.kvCacheType = values['kv-cache-type'] as EngineSettings['kvCacheType'];
+  if (values['system-prompt'] !== undefined) override.systemPrompt = values['system-prompt'];
   if (values.temperature !== undefined) {
     const temperature = Number(values.temperature);
     if (values.temperature.trim() === '' || !Number.isFinite(temperature)) throw new UsageError(`--temperature must be a number, got "${values.temperature}"`);

@@ -15,7 +15,7 @@ Commands:
   ask --model F --doc F [--doc F…] --question TEXT [--engine tiered|standard]
       [--gpu-budget TOKENS] [--chunk-min-tokens N] [--chunk-max-tokens N]
       [--cpu-tier-bytes N] [--disk-budget-bytes N] [--scoring-layers L,L]
-      [--reselect-every N] [--kv-cache-type f16|q8_0|q4_0] [--max-tokens N] [--temperature T] [--quiet]
+      [--reselect-every N] [--kv-cache-type f16|q8_0|q4_0] [--max-tokens N] [--temperature T] [--system-prompt TEXT] [--quiet]
       [--data-dir D] [--json]
                                            tiered (the default) keeps the KV cache in GPU, RAM
                                            and disk tiers; the options are the Settings tab's,

@@ -6,7 +6,14 @@ import { DisposedError, RequestError } from './errors.ts';
 export abstract class ConversationBase implements EngineConversation {
   protected documents: EngineDocument[] = [];
   protected history: EngineTurn[] = [];
+  /** The user's own instructions (the systemPrompt setting), placed after the documents; null: none. */
+  protected instructions: string | null = null;
   private disposed = false;
+
+  setInstructions(instructions: string | null): void {
+    this.assertAlive();
+    this.instructions = instructions === null || instructions.trim() === '' ? null : instructions;
+  }
 
   setDocuments(documents: EngineDocument[]): void {
     this.assertAlive();

@@ -55,6 +55,8 @@ export interface EngineConversation {
   setDocuments(documents: EngineDocument[]): void;
   /** Earlier turns (e.g. loaded from the catalog after a restart). */
   setHistory(turns: EngineTurn[]): void;
+  /** The user's own instructions, placed after the documents (changing them never reads the documents again); null: none. */
+  setInstructions(instructions: string | null): void;
   ask(question: string, options?: AskOptions): Promise<AskResult>;
   /** Where each chunk of the documents lives now (tiered engine only; null before they were read). */
   residency?(): ChunkResidency[] | null;

@@ -191,6 +191,12 @@ test('answer length and temperature apply to the next answer without reopening t
   assert.equal(message.text.trim(), haystack.needles[0].values[0]);
   await assert.rejects(service.settings.update({ temperature: 5 }), (e: Error & { code?: string }) => e.code === 'INVALID_SETTING' && /temperature must be a number from 0/.test(e.message));
   await assert.rejects(service.settings.update({ answerMaxTokens: 0 }), (e: Error & { code?: string }) => e.code === 'INVALID_SETTING');
+  // A system prompt reaches the next answer's prompt (after the documents), also without a reopen.
+  await service.settings.update({ systemPrompt: 'Answer with the values only.' });
+  assert.equal(events.filter((e) => e.event === 'models.onStatus' && e.payload.state === 'loading').length, loadsBefore, 'still not reopened');
+  const fresh = await service.chat.createConversation({ documentIds: [doc.id] });
+  const instructed = await service.chat.ask({ requestId: 'q2', conversationId: fresh.id, question: needleQuestion(haystack.needles[0].key) });
+  assert.ok(instructed.metrics!.promptTokens > message.metrics!.promptTokens + 4, `the instructions are in the prompt (${instructed.metrics!.promptTokens} vs ${message.metrics!.promptTokens} tokens)`);
 });
 
 test('settings are validated with clear errors and persist across restarts', async (t) => {

@@ -200,7 +200,7 @@ export class StrataService implements StrataApi {
       const stored = this.catalog.getSetting<Partial<EngineSettings>>(SETTINGS_KEY) ?? {};
       const next = mergeSettings(mergeSettings(DEFAULT_SETTINGS, stored), patch);
       const open = this.openModel;
-      // Answer length and temperature are read by each ask: nothing to reopen, nothing to stop.
+      // Answer length, temperature and instructions are read by each ask: nothing to reopen, nothing to stop.
       const answerOnly = Object.keys(patch).every((key) => ANSWER_SETTINGS.includes(key as keyof EngineSettings));
       if (!open || answerOnly) {
         this.catalog.setSetting(SETTINGS_KEY, next);
@@ -536,6 +536,7 @@ export class StrataService implements StrataApi {
       engineConversation.setDocuments(conversation.documentIds.map((id) => ({ id, text: this.catalog.getDocumentText(id) })));
       engineConversation.setHistory(completedTurns(history));
       const settings = this.currentSettings();
+      engineConversation.setInstructions(settings.systemPrompt);
       const result = await engineConversation.ask(question, {
         maxTokens: req.maxTokens ?? settings.answerMaxTokens ?? undefined,
         temperature: settings.temperature,

@@ -2,7 +2,7 @@
 // /OWNER/REPO/resolve/main/FILE with HEAD, Range requests (206) and a Content-Length, and
 // /api/models/OWNER/REPO/tree/main with each file's size and SHA-256 (its Git LFS oid).
 // /api/models?search=Q lists the repository when Q is part of its name.
-// `damage` serves other bytes than the listing promises; `cutAfterBytes` ends the first full GET early;
+// `damage` serves other bytes than the listing promises, `servedBytes` fewer; `cutAfterBytes` ends the first full GET early;
 // `pieceDelayMs` sends the body in 64 KiB pieces that far apart (a slow line, to cancel mid-file).
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +13,8 @@ export interface FakeHubFile {
   damage?: boolean;
   cutAfterBytes?: number;
   pieceDelayMs?: number;
+  /** Serves only the first N bytes (a file cut short on the server) while the listing promises all. */
+  servedBytes?: number;
 }
 
 export interface FakeHub {
@@ -55,7 +57,8 @@ export async function startFakeHub(owner: string, repo: string, files: Record<st
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       return res.end('Entry not found');
     }
-    const body = file.damage ? file.bytes.map((b, i) => (i === Math.floor(file.bytes.length / 2) ? b ^ 0xff : b)) : file.bytes;
+    const whole = file.servedBytes === undefined ? file.bytes : file.bytes.subarray(0, file.servedBytes);
+    const body = file.damage ? whole.map((b, i) => (i === Math.floor(whole.length / 2) ? b ^ 0xff : b)) : whole;
     const common = { 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream', ETag: `"${path}"` };
     if (req.method === 'HEAD') {
       res.writeHead(200, { ...common, 'Content-Length': body.length });

@@ -18,6 +18,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   kvCacheType: 'f16',
   answerMaxTokens: null,
   temperature: 0,
+  systemPrompt: null,
 };
 
 
@@ -33,6 +34,8 @@ export class SettingsError extends StrataError {
 
 const MIN_GPU_BUDGET_TOKENS = 256;
 const MAX_TOKENS = 1 << 20;
+/** Instructions are evaluated with every question (they follow the stored documents): keep them short. */
+const MAX_SYSTEM_PROMPT_CHARS = 8_000;
 
 function integerIn(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -58,6 +61,11 @@ export function mergeSettings(current: EngineSettings, patch: Partial<EngineSett
   if (next.answerMaxTokens !== null) integerIn('answerMaxTokens', next.answerMaxTokens, 1, 65536);
   if (typeof next.temperature !== 'number' || !Number.isFinite(next.temperature) || next.temperature < 0 || next.temperature > 2) {
     throw new SettingsError(`temperature must be a number from 0 (greedy) to 2, got ${JSON.stringify(next.temperature)}.`);
+  }
+  if (next.systemPrompt !== null) {
+    if (typeof next.systemPrompt !== 'string') throw new SettingsError(`systemPrompt must be text or null (none), got ${JSON.stringify(next.systemPrompt)}.`);
+    if (next.systemPrompt.length > MAX_SYSTEM_PROMPT_CHARS) throw new SettingsError(`systemPrompt is ${next.systemPrompt.length.toLocaleString('en-US')} characters; at most ${MAX_SYSTEM_PROMPT_CHARS.toLocaleString('en-US')} (add longer text as a document).`);
+    if (next.systemPrompt.trim() === '') next.systemPrompt = null;
   }
   if (!(KV_CACHE_TYPES as readonly string[]).includes(next.kvCacheType)) {
     throw new SettingsError(`kvCacheType must be one of ${KV_CACHE_TYPES.join(', ')}, got ${JSON.stringify(next.kvCacheType)}.`);

@@ -19,11 +19,11 @@ export class StandardConversation extends ConversationBase {
 
   private plan(question: string): PromptPlan {
     if (!this.model.info.hasChatTemplate) {
-      return { mode: 'raw', tokens: this.model.tokenize(rawPromptText(this.documents, this.history, question)) };
+      return { mode: 'raw', tokens: this.model.tokenize(rawPromptText(this.documents, this.history, question, this.instructions)) };
     }
     // Counted as rendered: a template adds a preamble (Llama 3.1's dates and tool notes) and markers
     // around every turn, which counting the texts alone misses by hundreds of tokens over a conversation.
-    const history = chatHistory(this.documents, this.history, question, this.model.documentsPlacement());
+    const history = chatHistory(this.documents, this.history, question, this.model.documentsPlacement(), this.instructions);
     return { mode: 'chat', history, estimatedTokens: this.model.renderedTokenCount(history) };
   }
 }

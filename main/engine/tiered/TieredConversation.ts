@@ -103,7 +103,7 @@ export class TieredConversation extends ConversationBase {
     await tiers.dropLoose();
     const { prefix, evaluatedTokens: documentTokensEvaluated } = await model.documentPrefix(this.documents, options);
     const ingestMs = performance.now() - startedAt;
-    const full = await model.renderer.render(this.documents, this.history, question);
+    const full = await model.renderer.render(this.documents, this.history, question, this.instructions);
     const prefixLength = prefix?.tokens.length ?? 0;
     if (prefix && !startsWith(full, prefix.tokens)) {
       throw new RequestError('PROMPT_LAYOUT', 'The prompt no longer starts with the documents it was read with; ask again.');
@@ -451,9 +451,9 @@ export class TieredConversation extends ConversationBase {
    * question's history needs.
    */
   private async prefixWithTurns(turns: readonly EngineTurn[]): Promise<number[]> {
-    const key = JSON.stringify([this.documents.map((doc) => [doc.id, doc.text.length]), turns]);
+    const key = JSON.stringify([this.documents.map((doc) => [doc.id, doc.text.length]), turns, this.instructions]);
     if (this.lastRendered?.key === key) return this.lastRendered.tokens;
-    const tokens = await this.model.renderer.prefixWithTurns(this.documents, turns);
+    const tokens = await this.model.renderer.prefixWithTurns(this.documents, turns, this.instructions);
     this.lastRendered = { key, tokens };
     return tokens;
   }

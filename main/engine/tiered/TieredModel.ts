@@ -434,18 +434,18 @@ class BoundedMap<K, V> extends Map<K, V> {
 
 /** promptLayout's renderer, run in the tokenizer worker: a 25 MB library never blocks the main thread. */
 export interface AsyncPromptRenderer {
-  render(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string): Promise<number[]>;
+  render(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string, instructions: string | null): Promise<number[]>;
   prefix(documents: readonly EngineDocument[]): Promise<number[]>;
-  prefixWithTurns(documents: readonly EngineDocument[], turns: readonly EngineTurn[]): Promise<number[]>;
+  prefixWithTurns(documents: readonly EngineDocument[], turns: readonly EngineTurn[], instructions: string | null): Promise<number[]>;
 }
 
 function workerRenderer(tokenizer: TokenizerWorker, hasChatTemplate: boolean): AsyncPromptRenderer {
   return {
-    render: (documents, turns, question) => tokenizer.renderPrompt(documents, turns, question, hasChatTemplate),
+    render: (documents, turns, question, instructions) => tokenizer.renderPrompt(documents, turns, question, hasChatTemplate, instructions),
     prefix: (documents) => tokenizer.renderPrefix(documents, hasChatTemplate),
     // As promptLayout's prefixWithTurns: what two questions differing from their first character share.
-    prefixWithTurns: async (documents, turns) => {
-      const [a, b] = await Promise.all([tokenizer.renderPrompt(documents, turns, 'A', hasChatTemplate), tokenizer.renderPrompt(documents, turns, 'Z', hasChatTemplate)]);
+    prefixWithTurns: async (documents, turns, instructions) => {
+      const [a, b] = await Promise.all([tokenizer.renderPrompt(documents, turns, 'A', hasChatTemplate, instructions), tokenizer.renderPrompt(documents, turns, 'Z', hasChatTemplate, instructions)]);
       return a.slice(0, commonPrefixLength(a, b));
     },
   };

@@ -9,32 +9,37 @@ import type { EngineDocument, EngineTurn } from '../Engine.ts';
 import { chatHistory, rawPromptText } from '../promptText.ts';
 
 export interface PromptRenderer {
-  /** Whole prompt: BOS, documents, earlier turns, the question. */
-  render(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string): Token[];
-  /** The document part: the longest token prefix every question shares. */
+  /** Whole prompt: BOS, documents, the user's instructions, earlier turns, the question. */
+  render(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string, instructions?: string | null): Token[];
+  /** The document part: the longest token prefix every question and every instruction (or none) share. */
   prefix(documents: readonly EngineDocument[]): Token[];
-  /** The documents and these turns: the longest token prefix every next question shares. */
-  prefixWithTurns(documents: readonly EngineDocument[], turns: readonly EngineTurn[]): Token[];
+  /** The documents, the instructions and these turns: the longest token prefix every next question shares. */
+  prefixWithTurns(documents: readonly EngineDocument[], turns: readonly EngineTurn[], instructions?: string | null): Token[];
 }
 
 export function createPromptRenderer(model: LlamaModel, hasChatTemplate: boolean): PromptRenderer {
   const render = hasChatTemplate ? chatRenderer(model, resolveStableChatWrapper(model)) : rawRenderer(model);
   // Two questions that differ from their first character share exactly the part before them (and
   // whatever the template puts before a question), wherever the tokenizer's merges fall.
-  const prefixWithTurns = (documents: readonly EngineDocument[], turns: readonly EngineTurn[]): Token[] => {
-    const a = render(documents, turns, 'A');
-    return a.slice(0, commonPrefixLength(a, render(documents, turns, 'Z')));
+  const prefixWithTurns = (documents: readonly EngineDocument[], turns: readonly EngineTurn[], instructions: string | null = null): Token[] => {
+    const a = render(documents, turns, 'A', instructions);
+    return a.slice(0, commonPrefixLength(a, render(documents, turns, 'Z', instructions)));
   };
-  return { render, prefix: (documents) => prefixWithTurns(documents, []), prefixWithTurns };
+  // The documents' part must not depend on the instructions: what no instructions and some share.
+  const prefix = (documents: readonly EngineDocument[]): Token[] => {
+    const a = render(documents, [], 'A', null);
+    return a.slice(0, commonPrefixLength(a, render(documents, [], 'Z', 'Z')));
+  };
+  return { render, prefix, prefixWithTurns };
 }
 
 function rawRenderer(model: LlamaModel): PromptRenderer['render'] {
-  return (documents, turns, question) => withBeginningToken(model, model.tokenize(rawPromptText(documents, turns, question)));
+  return (documents, turns, question, instructions = null) => withBeginningToken(model, model.tokenize(rawPromptText(documents, turns, question, instructions)));
 }
 
 function chatRenderer(model: LlamaModel, wrapper: ChatWrapper): PromptRenderer['render'] {
-  return (documents, turns, question) => {
-    const { contextText } = wrapper.generateContextState({ chatHistory: chatHistory(documents, turns, question, documentsPlacement(wrapper)) });
+  return (documents, turns, question, instructions = null) => {
+    const { contextText } = wrapper.generateContextState({ chatHistory: chatHistory(documents, turns, question, documentsPlacement(wrapper), instructions) });
     return contextText.tokenize(model.tokenizer);
   };
 }

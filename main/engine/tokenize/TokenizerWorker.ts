@@ -128,9 +128,10 @@ export class TokenizerWorker {
   }
 
   /** The whole prompt, as tiered/promptLayout.ts's createPromptRenderer(model, hasChatTemplate).render lays it out. */
-  async renderPrompt(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string, hasChatTemplate: boolean): Promise<Token[]> {
+  async renderPrompt(documents: readonly EngineDocument[], turns: readonly EngineTurn[], question: string, hasChatTemplate: boolean, instructions: string | null = null): Promise<Token[]> {
     assertText(question, 'question');
-    const request = { documents: plainDocuments(documents), turns: plainTurns(turns), question, hasChatTemplate: Boolean(hasChatTemplate) };
+    if (instructions !== null) assertText(instructions, 'instructions');
+    const request = { documents: plainDocuments(documents), turns: plainTurns(turns), question, hasChatTemplate: Boolean(hasChatTemplate), instructions };
     return this.call((id) => ({ id, op: 'renderPrompt', ...request }), [], (value) => toTokens(value as Uint32Array));
   }
 

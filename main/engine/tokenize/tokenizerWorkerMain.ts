@@ -70,7 +70,7 @@ function serve(model: LlamaModel): void {
         case 'tokenize':
           return postTokens(request.id, model.tokenize(request.text));
         case 'renderPrompt':
-          return postTokens(request.id, renderer(request.hasChatTemplate).render(request.documents, request.turns, request.question));
+          return postTokens(request.id, renderer(request.hasChatTemplate).render(request.documents, request.turns, request.question, request.instructions));
         case 'renderPrefix':
           return postTokens(request.id, renderer(request.hasChatTemplate).prefix(request.documents));
         case 'detokenizePieces': {

@@ -16,6 +16,7 @@ test('pulls a model, checks it against the tree listing, refuses and removes a d
     'tiny-Q4_K_M.gguf': { bytes: good },
     'tiny-Q8_0.gguf': { bytes: bytes(2 ** 20, 2), damage: true },
     'sub/tiny-F16.gguf': { bytes: bytes(2 * 2 ** 20, 3), cutAfterBytes: 700_000 },
+    'tiny-Q6_K.gguf': { bytes: bytes(2 ** 20, 4), servedBytes: 900_000 },
   });
   t.after(() => hub.close());
   const dir = tempDir(t);
@@ -30,6 +31,14 @@ test('pulls a model, checks it against the tree listing, refuses and removes a d
     (e: Error & { code?: string }) => e.code === 'DOWNLOAD_CORRUPT' && /tiny-Q8_0\.gguf arrived damaged.*It was removed/.test(e.message),
   );
   assert.ok(!readdirSync(dir).some((name) => name.includes('Q8_0')), 'the damaged file is gone');
+  assert.ok(!readdirSync(join(dir, '.downloads')).some((name) => name.includes('Q8_0')), 'nothing of it is left in the staging folder');
+
+  // The server has only part of the file: what arrives is shorter than the listing says, and refused.
+  await assert.rejects(
+    pullModel({ uri: 'hf:strata-test/tiny-GGUF/tiny-Q6_K.gguf', modelsDir: dir, endpoint: hub.endpoint }),
+    (e: Error & { code?: string }) => e.code === 'DOWNLOAD_CORRUPT' && /900,000 bytes/.test(e.message),
+  );
+  assert.ok(!readdirSync(dir).some((name) => name.includes('Q6_K')), 'the truncated file is not offered');
 
   // The connection drops after 700 KB: the downloader asks again and the file still checks out.
   const dropped = await pullModel({ uri: 'hf:strata-test/tiny-GGUF/sub/tiny-F16.gguf', modelsDir: dir, endpoint: hub.endpoint });

@@ -19,6 +19,7 @@ interface Draft {
   kvCacheType: KvCacheType;
   answerMaxTokens: string;
   temperature: string;
+  systemPrompt: string;
 }
 
 function toDraft(s: EngineSettings): Draft {
@@ -35,6 +36,7 @@ function toDraft(s: EngineSettings): Draft {
     kvCacheType: s.kvCacheType,
     answerMaxTokens: s.answerMaxTokens === null ? '' : String(s.answerMaxTokens),
     temperature: String(s.temperature),
+    systemPrompt: s.systemPrompt ?? '',
   };
 }
 
@@ -66,6 +68,7 @@ function toPatch(draft: Draft, initial: Draft): Partial<EngineSettings> {
   if (draft.reselectEveryTokens !== initial.reselectEveryTokens) patch.reselectEveryTokens = number('Reselect every', draft.reselectEveryTokens);
   if (draft.answerMaxTokens !== initial.answerMaxTokens) patch.answerMaxTokens = draft.answerMaxTokens.trim() === '' ? null : number('Longest answer', draft.answerMaxTokens);
   if (draft.temperature !== initial.temperature) patch.temperature = number('Temperature', draft.temperature);
+  if (draft.systemPrompt !== initial.systemPrompt) patch.systemPrompt = draft.systemPrompt.trim() === '' ? null : draft.systemPrompt;
   return patch;
 }
 
@@ -218,6 +221,9 @@ export function SettingsPanel() {
             {(id, hintId) => <input id={id} className="input" inputMode="decimal" aria-describedby={hintId} {...text('temperature')} />}
           </Field>
         </div>
+        <Field label="System prompt" hint="Your instructions for every answer (tone, language, format). They follow the documents, so changing them never reads the documents again.">
+          {(id, hintId) => <textarea id={id} className="input" rows={3} placeholder="none" aria-describedby={hintId} {...text('systemPrompt')} />}
+        </Field>
 
         {error && (
           <div className="notice notice-error" role="alert" data-testid="settings-error">
