@@ -11,7 +11,13 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       externalizeDeps: true,
-      rollupOptions: { input: { index: resolve(import.meta.dirname, 'main/index.ts') } },
+      // The engine process's entry is an input of its own (main/engineProcess/engineEntry.ts).
+      rollupOptions: {
+        input: {
+          index: resolve(import.meta.dirname, 'main/index.ts'),
+          engineMain: resolve(import.meta.dirname, 'main/engineProcess/engineMain.ts'),
+        },
+      },
     },
   },
   preload: {

@@ -1,14 +1,18 @@
-// Electron main process: one window, the StrataService behind ipcMain, and nothing the renderer can
-// reach except the contract's channels (sandboxed, context-isolated, no Node integration, CSP in
-// the page, navigation and new windows refused).
-import { BrowserWindow, app, dialog, ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
+// Electron main process: one window, and the contract's channels routed to the engine process (a
+// utilityProcess running StrataService: main/engineProcess/). Nothing heavy runs here, so the window
+// never waits on llama.cpp, and an engine that dies is restarted. The renderer reaches nothing but
+// the contract's channels (sandboxed, context-isolated, no Node integration, CSP in the page,
+// navigation and new windows refused, every permission request denied, links opened only after the
+// user confirms).
+import { BrowserWindow, app, dialog, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { fileURLToPath } from 'node:url';
-import { listChannels, type StrataEvents } from '../preload/api.ts';
+import { listChannels, type Channel, type StrataEvents } from '../preload/api.ts';
+import { engineEntryUrl } from './engineProcess/engineEntry.ts';
+import { EngineClient } from './engineProcess/EngineClient.ts';
+import { forkEngineUtilityProcess } from './engineProcess/electronTransport.ts';
 import { appVersion } from './host/appVersion.ts';
 import { resolveDataDir } from './host/dataDir.ts';
 import { DataDirLockedError, claimDataDir, type DataDirLock } from './host/dataDirLock.ts';
-import { dispatch } from './host/dispatch.ts';
-import { StrataService } from './services/StrataService.ts';
 
 app.setName('Strata');
 
@@ -73,13 +77,26 @@ function createWindow(): BrowserWindow {
   });
   window.once('ready-to-show', () => window.show());
   window.webContents.setWindowOpenHandler(({ url }) => {
-    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+    if (/^https?:\/\//.test(url)) void confirmAndOpen(window, url);
     return { action: 'deny' };
   });
   window.webContents.on('will-navigate', (event) => event.preventDefault());
   if (rendererDevUrl) void window.loadURL(rendererDevUrl);
   else void window.loadFile(rendererFile);
   return window;
+}
+
+/** A link from an answer or a document opens in the browser only once the user said yes to that address. */
+async function confirmAndOpen(window: BrowserWindow, url: string): Promise<void> {
+  const { response } = await dialog.showMessageBox(window, {
+    type: 'question',
+    buttons: ['Open in browser', 'Cancel'],
+    defaultId: 1,
+    cancelId: 1,
+    message: 'Open this link in your browser?',
+    detail: url,
+  });
+  if (response === 0) await shell.openExternal(url);
 }
 
 function showMainWindow(): void {
@@ -118,21 +135,25 @@ async function start(): Promise<void> {
   const lock = await claimOrExplain(dataDir);
   if (!lock) return;
   await app.whenReady();
-  const service = new StrataService({
-    dataDir,
-    host: 'electron',
-    version: appVersion(),
+  // Nothing in Strata needs the camera, microphone, notifications, geolocation…: deny them all.
+  session.defaultSession.setPermissionRequestHandler((_webContents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  const entry = await engineEntryUrl();
+  const engine: EngineClient = new EngineClient({
+    startOptions: { dataDir, host: 'electron', version: appVersion() },
+    startProcess: (options) => forkEngineUtilityProcess(entry, options, (line) => engine.noteStderr(line)),
     emit,
-    dialogs: { pickModel, pickDocuments },
+    local: { 'models.pickFile': () => pickModel(), 'documents.pickFiles': () => pickDocuments() },
+    log: (line) => process.stderr.write(`[engine] ${line}\n`),
   });
   for (const channel of listChannels()) {
     ipcMain.handle(channel, (event, arg: unknown) => {
       if (!isTrustedSender(event)) return { ok: false, error: { code: 'FORBIDDEN', message: 'Untrusted sender' } };
-      return dispatch(service, channel, arg);
+      return engine.call(channel as Channel, arg);
     });
   }
+  void engine.start().catch((error: unknown) => emit('app.onNotice', { message: `The engine could not start: ${(error as Error).message}`, tone: 'error' }));
   mainWindow = createWindow();
-  void service.restoreLastModel();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
   });
@@ -140,8 +161,8 @@ async function start(): Promise<void> {
     if (process.platform !== 'darwin') app.quit();
   });
   app.on('will-quit', () => {
-    // The lock also goes on process exit if quitting does not wait for the service.
-    void service.dispose().finally(() => lock.release());
+    // The lock also goes on process exit if quitting does not wait for the engine.
+    void engine.dispose().finally(() => lock.release());
   });
 }
 

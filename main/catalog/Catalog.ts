@@ -317,6 +317,22 @@ export class Catalog {
     return row ? toMessage(row) : null;
   }
 
+  /**
+   * Conversations whose last message is a question without an answer: the process answering it
+   * died (a killed engine, a crash). Each gets an error reply, so the history says what happened.
+   * Returns how many were closed.
+   */
+  closeInterruptedAnswers(error: ErrorPayload): number {
+    const orphans = this.conn
+      .prepare(
+        `SELECT m.conversation_id AS id FROM messages m
+         WHERE m.role = 'user' AND m.seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = m.conversation_id)`,
+      )
+      .all() as Array<{ id: string }>;
+    for (const { id } of orphans) this.addMessage({ conversationId: id, role: 'assistant', text: '', status: 'error', error });
+    return orphans.length;
+  }
+
   listMessages(conversationId: string): MessageInfo[] {
     return (this.conn.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq').all(conversationId) as Row[]).map(toMessage);
   }

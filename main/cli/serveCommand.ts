@@ -1,9 +1,12 @@
-// strata serve: the browser host. Prints the tokened URL and runs until interrupted.
+// strata serve: the browser host. Prints the tokened URL and runs until interrupted. The engine runs
+// in a child process (main/engineProcess/): this process only serves the page and routes calls.
+import { engineEntryUrl } from '../engineProcess/engineEntry.ts';
+import { EngineClient } from '../engineProcess/EngineClient.ts';
+import { forkEngineProcess } from '../engineProcess/nodeTransport.ts';
 import { appVersion } from '../host/appVersion.ts';
 import { BrowserHost } from '../host/BrowserHost.ts';
 import { resolveDataDir } from '../host/dataDir.ts';
 import { claimDataDir } from '../host/dataDirLock.ts';
-import { StrataService } from '../services/StrataService.ts';
 import { parseOptions } from './parseOptions.ts';
 import { UsageError } from './UsageError.ts';
 
@@ -20,20 +23,25 @@ export async function runServe(argv: string[]): Promise<number> {
   const lock = claimDataDir(dataDir, 'strata serve');
   try {
     let host: BrowserHost | null = null;
-    const service = new StrataService({
-      dataDir,
-      host: 'browser',
-      version: appVersion(),
+    const entry = await engineEntryUrl();
+    const engine: EngineClient = new EngineClient({
+      startOptions: { dataDir, host: 'browser', version: appVersion() },
+      startProcess: (options) => {
+        const transport = forkEngineProcess(entry, options, (line) => engine.noteStderr(line));
+        console.log(`Engine process started (pid ${transport.pid})`);
+        return transport;
+      },
       emit: (event, payload) => host?.broadcast(event, payload),
+      log: (line) => process.stderr.write(`[engine] ${line}\n`),
     });
-    host = new BrowserHost({ api: service, port, rendererDir: values['renderer-dir'] });
+    host = new BrowserHost({ api: engine.api, port, rendererDir: values['renderer-dir'] });
     try {
+      await engine.start();
       const url = await host.listen();
       console.log(`Strata is serving ${dataDir}`);
       console.log(`Open ${url}`);
-      void service.restoreLastModel();
     } catch (error) {
-      await service.dispose();
+      await engine.dispose();
       throw error;
     }
     await new Promise<void>((resolvePromise) => {
@@ -42,7 +50,7 @@ export async function runServe(argv: string[]): Promise<number> {
       process.once('SIGTERM', stop);
     });
     await host.close();
-    await service.dispose();
+    await engine.dispose();
     return 0;
   } finally {
     lock.release();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
@@ -154,4 +154,14 @@ test('documents upload as a request body of any size up to the limit; a foreign 
   const refused = (await oversized.json()) as Envelope<unknown>;
   assert.ok(!refused.ok && refused.error.code === 'TOO_LARGE' && /huge\.txt is larger than 64 MB/.test(refused.error.message));
   assert.deepEqual((await service.documents.list()).map((d) => d.fileName), ['ledger.txt']);
+});
+
+test("the page's CSP connects nowhere in the app, and only to this host's own socket in the browser host", async (t) => {
+  const source = readFileSync(new URL('../../renderer/index.html', import.meta.url), 'utf8');
+  assert.match(source, /connect-src 'none'/, 'the Electron window talks over IPC only');
+  assert.doesNotMatch(source, /ws:\/\/127\.0\.0\.1:\*/);
+  const { url, dir } = await startHost(t);
+  writeFileSync(join(dir, 'index.html'), source);
+  const page = await httpGet(url, '/');
+  assert.match(page.body, new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${url.port};`));
 });

@@ -170,16 +170,20 @@ export class BrowserHost {
     if (file !== root && !file.startsWith(root + sep)) return send(res, 403, 'Forbidden path');
     const info = await stat(file).catch(() => null);
     if (!info?.isFile()) return send(res, 404, 'Not found');
+    let body = await readFile(file);
+    // The page's CSP lets the app connect nowhere (it talks over IPC); here the page needs this
+    // host's own socket and upload path, and nothing else.
+    if (relative === 'index.html') body = Buffer.from(body.toString('utf8').replace("connect-src 'none'", `connect-src 'self' ws://${req.headers.host}`));
     res.writeHead(200, {
       'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-      'Content-Length': info.size,
+      'Content-Length': body.length,
       'Cache-Control': 'no-cache',
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
       'X-Frame-Options': 'DENY',
     });
     if (req.method === 'HEAD') return void res.end();
-    res.end(await readFile(file));
+    res.end(body);
   }
 
   async close(): Promise<void> {

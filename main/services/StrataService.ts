@@ -111,6 +111,8 @@ export class StrataService implements StrataApi {
             diskWriteAndSync: options.diskWriteAndSync,
           });
     this.emit = options.emit ?? (() => undefined);
+    // A question left without an answer was being answered when the last process died.
+    this.catalog.closeInterruptedAnswers({ code: 'ENGINE_STOPPED', message: 'The engine stopped while answering this question; ask it again.' });
     this.library = new ModelLibrary({
       modelsDir: join(options.dataDir, 'models'),
       endpoint: () => options.hfEndpoint ?? hfEndpoint(),

@@ -15,6 +15,8 @@ export interface FakeHubFile {
   pieceDelayMs?: number;
   /** Serves only the first N bytes (a file cut short on the server) while the listing promises all. */
   servedBytes?: number;
+  /** GETs of ranges that start at or past this byte send nothing until releaseStalls() (a line gone quiet). */
+  stallFromByte?: number;
 }
 
 export interface FakeHub {
@@ -25,6 +27,8 @@ export interface FakeHub {
   requestedBytes: Map<string, number>;
   /** Bytes of a slow file (pieceDelayMs) actually sent before the client hung up, per file. */
   sentBytes: Map<string, number>;
+  /** Ends the stall of stallFromByte: held requests are dropped, new ones are served. */
+  releaseStalls(): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +36,8 @@ export async function startFakeHub(owner: string, repo: string, files: Record<st
   const rangeStarts = new Map<string, number[]>();
   const requestedBytes = new Map<string, number>();
   const sentBytes = new Map<string, number>();
+  const held = new Set<import('node:http').ServerResponse>();
+  let stalling = true;
   const cut = new Set<string>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hub');
@@ -68,6 +74,11 @@ export async function startFakeHub(owner: string, repo: string, files: Record<st
     const start = range ? Number(range[1]) : 0;
     const end = range && range[2] !== '' ? Number(range[2]) : body.length - 1;
     rangeStarts.set(path, [...(rangeStarts.get(path) ?? []), start]);
+    if (stalling && file.stallFromByte !== undefined && start >= file.stallFromByte) {
+      held.add(res);
+      res.once('close', () => held.delete(res));
+      return;
+    }
     const slice = body.subarray(start, end + 1);
     requestedBytes.set(path, (requestedBytes.get(path) ?? 0) + slice.length);
     res.writeHead(range ? 206 : 200, { ...common, 'Content-Length': slice.length, ...(range ? { 'Content-Range': `bytes ${start}-${end}/${body.length}` } : {}) });
@@ -97,6 +108,10 @@ export async function startFakeHub(owner: string, repo: string, files: Record<st
     rangeStarts,
     requestedBytes,
     sentBytes,
+    releaseStalls: () => {
+      stalling = false;
+      for (const res of held) res.destroy();
+    },
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -7,17 +7,15 @@ import { basename, join } from 'node:path';
 import type { DownloadInfo } from '../../../preload/api.ts';
 import { errorPayload, RequestError } from '../../engine/errors.ts';
 import { parseHfUri } from './hubClient.ts';
-import { discardStaged, pulledPath, pullModel, STAGING_DIR } from './pullModel.ts';
+import { discardStaged, pulledPath, pullModel, STAGING_DIR, stagedBytes } from './pullModel.ts';
 
 const RECORDS_FILE = 'downloads.json';
 const PROGRESS_EVERY_MS = 250;
-const RECORD_EVERY_MS = 2_000;
+const RECORD_EVERY_MS = 5_000;
 
 interface DownloadRecord {
   uri: string;
   totalBytes: number;
-  /** Last known (the downloader pre-allocates its temporary file, so its size says nothing). */
-  downloadedBytes: number;
   startedAt: number;
 }
 
@@ -30,6 +28,8 @@ interface Running {
 export interface ModelDownloadsOptions {
   modelsDir: string;
   endpoint: () => string;
+  /** How long a silent connection is waited for before it is asked again (tests shorten it). */
+  stallMs?: number;
   onChange?: (info: DownloadInfo) => void;
 }
 
@@ -52,7 +52,7 @@ export class ModelDownloads {
         uri: record.uri,
         fileName: basename(parseHfUri(record.uri).file),
         state: 'paused',
-        downloadedBytes: record.downloadedBytes ?? 0,
+        downloadedBytes: await stagedBytes(this.options.modelsDir, record.uri),
         totalBytes: record.totalBytes,
         bytesPerSecond: 0,
         secondsLeft: null,
@@ -107,25 +107,38 @@ export class ModelDownloads {
     const { uri } = info;
     let lastEmit = 0;
     let lastRecord = 0;
+    let trailing: NodeJS.Timeout | null = null;
     const record = () => {
       lastRecord = performance.now();
-      const { totalBytes, downloadedBytes } = info;
-      return this.updateRecords((records) => records.map((r) => (r.uri === uri ? { ...r, totalBytes, downloadedBytes } : r)));
+      const { totalBytes } = info;
+      return this.updateRecords((records) => records.map((r) => (r.uri === uri ? { ...r, totalBytes } : r)));
     };
+    // At most every PROGRESS_EVERY_MS, and the latest state always goes out (a line that goes quiet
+    // must still show how far it got).
     const emit = (force = false) => {
       const now = performance.now();
-      if (!force && now - lastEmit < PROGRESS_EVERY_MS) return;
+      if (!force && now - lastEmit < PROGRESS_EVERY_MS) {
+        trailing ??= setTimeout(() => {
+          trailing = null;
+          emit(true);
+        }, PROGRESS_EVERY_MS - (now - lastEmit));
+        return;
+      }
+      if (trailing) clearTimeout(trailing);
+      trailing = null;
       lastEmit = now;
       this.options.onChange?.({ ...info });
     };
     emit(true);
     try {
-      await this.updateRecords((records) => (records.some((r) => r.uri === uri) ? records : [...records, { uri, totalBytes: 0, downloadedBytes: 0, startedAt: Date.now() }]));
+      info.downloadedBytes = await stagedBytes(this.options.modelsDir, uri);
+      await this.updateRecords((records) => (records.some((r) => r.uri === uri) ? records : [...records, { uri, totalBytes: 0, startedAt: Date.now() }]));
       const pulled = await pullModel({
         uri,
         modelsDir: this.options.modelsDir,
         endpoint: this.options.endpoint(),
         signal: controller.signal,
+        stallMs: this.options.stallMs,
         onProgress: (_done, _total, detail) => {
           const firstTotal = info.totalBytes === 0 && detail.totalBytes > 0;
           Object.assign(info, detail);
@@ -144,6 +157,7 @@ export class ModelDownloads {
     } catch (error) {
       if (controller.signal.aborted) {
         Object.assign(info, { state: 'paused', bytesPerSecond: 0, secondsLeft: null });
+        info.downloadedBytes = await stagedBytes(this.options.modelsDir, uri);
         await record();
       } else {
         const payload = errorPayload(error);
@@ -160,6 +174,7 @@ export class ModelDownloads {
       this.running.delete(uri);
     }
     emit(true);
+    if (trailing) clearTimeout(trailing);
     return { ...info };
   }
 
