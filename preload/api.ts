@@ -154,9 +154,13 @@ export interface MessageInfo {
   error: ErrorPayload | null;
 }
 
+export type { ErrorCode } from '../main/engine/errorCodes.ts';
+import type { ErrorCode } from '../main/engine/errorCodes.ts';
+
 /** How errors cross a process boundary: Electron's ipcMain.handle keeps only `message`. */
 export interface ErrorPayload {
-  code: string;
+  /** One of ERROR_CODES (main/engine/errorCodes.ts; the table in docs/ARCHITECTURE.md). */
+  code: ErrorCode;
   message: string;
 }
 
@@ -467,7 +471,7 @@ export interface StrataBridge {
 
 /** An error rebuilt on the receiving side of a channel, keeping the sender's stable code. */
 export class RemoteError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   constructor(payload: ErrorPayload) {
     super(payload.message);
     this.name = 'RemoteError';

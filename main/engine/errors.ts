@@ -1,8 +1,10 @@
 // Errors with stable codes: hosts send {code, message} across IPC and the renderer rebuilds them.
+// Every code is one of ERROR_CODES (errorCodes.ts), with its meaning.
+import { isErrorCode, type ErrorCode } from './errorCodes.ts';
 
 export class StrataError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StrataError';
     this.code = code;
@@ -18,7 +20,7 @@ export class DisposedError extends StrataError {
 
 /** A bad or unusable model file: corrupt GGUF, unsupported architecture, out of memory. */
 export class ModelError extends StrataError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'ModelError';
   }
@@ -26,15 +28,15 @@ export class ModelError extends StrataError {
 
 /** A request the caller can fix: missing model, empty question, unknown id. */
 export class RequestError extends StrataError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message);
     this.name = 'RequestError';
   }
 }
 
-export function errorPayload(error: unknown): { code: string; message: string } {
+export function errorPayload(error: unknown): { code: ErrorCode; message: string } {
   const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
-  if (error instanceof Error && typeof code === 'string') return { code, message: error.message };
+  if (error instanceof Error && isErrorCode(code)) return { code, message: error.message };
   if (error instanceof Error) return { code: 'INTERNAL', message: error.message };
   return { code: 'INTERNAL', message: String(error) };
 }

@@ -9,7 +9,7 @@
 // reopened and the notice says so. Calls made while it restarts wait for it. Three deaths within a
 // minute stop the restarts; calls then fail with the reason.
 import { buildApi, type AppInfo, type Channel, type Envelope, type StrataApi, type StrataEvents } from '../../preload/api.ts';
-import { StrataError } from '../engine/errors.ts';
+import { errorPayload, StrataError } from '../engine/errors.ts';
 import type { EngineStartOptions, EngineTransport, FromEngine } from './protocol.ts';
 
 export type EventSink = <E extends keyof StrataEvents>(event: E, payload: StrataEvents[E]) => void;
@@ -82,7 +82,7 @@ export class EngineClient {
       try {
         return { ok: true, value: (await local(arg)) ?? null };
       } catch (error) {
-        return { ok: false, error: { code: (error as { code?: string }).code ?? 'INTERNAL', message: (error as Error).message } };
+        return { ok: false, error: errorPayload(error) };
       }
     }
     // The UI side must answer this at once, whatever the engine is doing.

@@ -17,6 +17,7 @@ import { basename } from 'node:path';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Token } from 'node-llama-cpp';
 import type { EngineDocument, EngineTurn } from '../Engine.ts';
+import { isErrorCode } from '../errorCodes.ts';
 import { DisposedError, ModelError, StrataError } from '../errors.ts';
 import { workerEntryUrl } from '../workerEntryUrl.ts';
 import { CLOSING, type PackedPieces, type SerializedError, type TokenizerReply, type TokenizerRequest, type TokenizerWorkerData } from './tokenizerProtocol.ts';
@@ -24,7 +25,7 @@ import { CLOSING, type PackedPieces, type SerializedError, type TokenizerReply, 
 /** The worker died (TOKENIZER_CRASHED) or a request failed inside it (TOKENIZER_FAILED, unless the error had a code). */
 export class TokenizerWorkerError extends StrataError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+    super(isErrorCode(code) ? code : 'TOKENIZER_FAILED', message, options);
     this.name = 'TokenizerWorkerError';
   }
 }

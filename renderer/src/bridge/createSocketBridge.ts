@@ -1,7 +1,7 @@
 // The browser host's bridge: the same StrataBridge that Electron's preload exposes, carried over the
 // host's WebSocket. Calls made while the socket is down wait for it (up to connectWaitMs); calls in
 // flight when it drops resolve with an error envelope, so callers see a RemoteError with a code.
-import type { Channel, Envelope, ErrorPayload, EventName, StrataBridge, StrataEvents } from '../../../preload/api.ts';
+import type { Channel, Envelope, ErrorCode, ErrorPayload, EventName, StrataBridge, StrataEvents } from '../../../preload/api.ts';
 import { SOCKET_PATH, TOKEN_HEADER, TOKEN_PARAM, UPLOAD_PATH, decodeFrame, encodeFrame, type ServerFrame } from '../../../preload/wire.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
@@ -13,8 +13,8 @@ export interface SocketBridge extends StrataBridge {
   onConnectionChange(listener: (state: ConnectionState) => void): () => void;
 }
 
-export const DISCONNECTED = 'HOST_DISCONNECTED';
-export const UNREACHABLE = 'HOST_UNREACHABLE';
+export const DISCONNECTED = 'HOST_DISCONNECTED' satisfies ErrorCode;
+export const UNREACHABLE = 'HOST_UNREACHABLE' satisfies ErrorCode;
 
 interface Pending {
   resolve: (envelope: Envelope<unknown>) => void;
@@ -28,7 +28,7 @@ interface Options {
   maxBackoffMs?: number;
 }
 
-function failure(code: string, message: string): Envelope<unknown> {
+function failure(code: ErrorCode, message: string): Envelope<unknown> {
   const error: ErrorPayload = { code, message };
   return { ok: false, error };
 }

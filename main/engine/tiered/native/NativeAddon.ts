@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Llama } from 'node-llama-cpp';
+import { isErrorCode, type ErrorCode } from '../../errorCodes.ts';
 import { DisposedError, StrataError } from '../../errors.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ export interface AddonBinding {
 
 /** A failure reported by the addon; `code` is its stable code (BAD_BLOB, KV_FULL, EMPTY_RANGE, …). */
 export class NativeTierError extends StrataError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'NativeTierError';
   }
@@ -178,7 +179,7 @@ function fromNative(error: unknown): Error {
   if (error instanceof TypeError || error instanceof RangeError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  return new NativeTierError(typeof code === 'string' ? code : 'INTERNAL', message, { cause: error });
+  return new NativeTierError(isErrorCode(code) ? code : 'INTERNAL', message, { cause: error });
 }
 
 async function native<T>(call: () => Promise<T>): Promise<T> {
