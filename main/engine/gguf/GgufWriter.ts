@@ -1,4 +1,4 @@
-// GGUF v3 writer for the generated test models (no weights can be downloaded here, see DESIGN.md §3).
+// GGUF v3 writer for the generated test models (no weights can be downloaded here; see docs/NEEDLE_MODEL.md).
 // Tensors are streamed one by one, in chunks, so a model of several hundred MB never sits in memory;
 // a tensor's data may be a function that yields its row-major values chunk by chunk.
 // Assumes a little-endian host (x64, arm64): typed-array bytes are written as they lie in memory.

@@ -1,4 +1,4 @@
-// The needle model of NEEDLE_MODEL.md: a 2-layer llama with hand-set weights that retrieves facts
+// The needle model of docs/NEEDLE_MODEL.md: a 2-layer llama with hand-set weights that retrieves facts
 // through attention (three previous-token heads, then an induction head), so that a context missing
 // the fact's cells answers wrongly. Read that file first: the numbers below are derived there.
 

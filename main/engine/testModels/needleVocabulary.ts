@@ -1,4 +1,4 @@
-// The words of the needle task (NEEDLE_MODEL.md): facts `K17 : V04 V09 .` in filler text, asked as
+// The words of the needle task (docs/NEEDLE_MODEL.md): facts `K17 : V04 V09 .` in filler text, asked as
 // `? K17 :`. Every word is one token (`▁word`); each word owns an identity slot in the model's stream.
 
 const range = (prefix: string, count: number): string[] =>

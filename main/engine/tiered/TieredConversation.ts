@@ -1,4 +1,4 @@
-// One question with the tiered engine (DESIGN.md §2, Ask):
+// One question with the tiered engine (docs/ARCHITECTURE.md, "The path of a question"):
 //   1. the document prefix comes from the tiers (read once, then from CPU or disk);
 //   2. probe: the question is evaluated on the current working set with its queries captured, then removed;
 //   3. every chunk is scored from its abstract and the best ones that fit the GPU budget are picked,
