@@ -1,6 +1,7 @@
 // One loaded model of the standard engine. It owns one context with one sequence, shared by its
 // conversations one ask at a time: a follow-up question on the same documents reuses the evaluated
 // prefix instead of evaluating the documents again.
+import { SerialQueue } from '../SerialQueue.ts';
 import {
   LlamaChat,
   LlamaCompletion,
@@ -43,7 +44,7 @@ export class StandardModel implements EngineModel {
   private readonly flashAttention: boolean;
   private context: LlamaContext | null = null;
   private sequence: LlamaContextSequence | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private disposed = false;
 
   private readonly kvCacheType: KvCacheType;
@@ -93,9 +94,7 @@ export class StandardModel implements EngineModel {
 
   /** Asks run one at a time: they share the one sequence. */
   run(plan: PromptPlan, options: AskOptions): Promise<AskResult> {
-    const next = this.queue.then(() => this.runNow(plan, options));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(() => this.runNow(plan, options));
   }
 
   private async runNow(plan: PromptPlan, options: AskOptions): Promise<AskResult> {
@@ -214,7 +213,7 @@ export class StandardModel implements EngineModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.queue;
+    await this.queue.idle();
     await this.context?.dispose();
     await this.model.dispose();
     await (await this.tokenizer?.catch(() => null))?.dispose();

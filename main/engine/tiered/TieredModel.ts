@@ -1,6 +1,7 @@
 // One model opened by the tiered engine: the native model and its one GPU-tier context (sized to the
 // GPU budget), a vocab-only node-llama-cpp model for tokens and chat templates, the CPU and disk tiers,
 // and the document prefixes already read into them. Asks run one at a time: they share the GPU tier.
+import { SerialQueue } from '../SerialQueue.ts';
 import { createHash } from 'node:crypto';
 import type { LlamaModel } from 'node-llama-cpp';
 import type { MemorySnapshot } from '../../../preload/api.ts';
@@ -86,7 +87,7 @@ export class TieredModel implements EngineModel {
   readonly renderer: AsyncPromptRenderer;
   private readonly prefixes = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
   private readonly prefixBySet = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private disposed = false;
 
   /** Whether chunks may be moved to compact positions (the model's cache can shift: llama_memory_can_shift). */
@@ -119,12 +120,10 @@ export class TieredModel implements EngineModel {
 
   /** Asks run one at a time: they share the GPU tier. */
   run<T>(task: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(() => {
+    return this.queue.run(() => {
       this.assertAlive();
       return task();
     });
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 
   /**
@@ -361,7 +360,7 @@ export class TieredModel implements EngineModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.queue;
+    await this.queue.idle();
     await this.parts.context.dispose();
     await this.parts.native.dispose();
     await this.parts.vocab.dispose();

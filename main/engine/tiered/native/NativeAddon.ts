@@ -14,6 +14,7 @@ import { dirname, isAbsolute, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Llama } from 'node-llama-cpp';
 import { isErrorCode, type ErrorCode } from '../../errorCodes.ts';
+import { SerialQueue } from '../../SerialQueue.ts';
 import { DisposedError, StrataError } from '../../errors.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -425,7 +426,7 @@ export class NativeTierContext {
   readonly model: NativeTierModel;
   private readonly handle: AddonTierContext;
   private readonly addon: NativeAddon;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private disposePromise: Promise<void> | null = null;
 
   /** @internal Made by NativeTierModel.createContext(). */
@@ -526,7 +527,7 @@ export class NativeTierContext {
   /** Frees the context after the calls already made have finished. Idempotent. */
   dispose(): Promise<void> {
     this.disposePromise ??= (async () => {
-      await this.queue.catch(() => undefined);
+      await this.queue.idle();
       await native(() => this.handle.dispose());
       this.model.forget(this);
     })();
@@ -538,9 +539,7 @@ export class NativeTierContext {
   }
 
   private enqueue<T>(call: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(() => native(call));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(() => native(call));
   }
 }
 

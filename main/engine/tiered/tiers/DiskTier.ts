@@ -4,6 +4,7 @@
 // resolves only after the bytes (and, for a new file, its directory entry) are fsynced, so a row
 // written after it never points at bytes a power cut can lose; bytes past the last committed row
 // (an interrupted ingest) are garbage, dropped with `truncateTo`.
+import { SerialQueue } from '../../SerialQueue.ts';
 import { mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -115,7 +116,7 @@ export class DiskTier {
   private disposed = false;
   // Appends, truncations and removals run one at a time: offsets and the budget check depend on the
   // sizes the previous one left. Reads of committed blobs do not wait.
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   private constructor(root: string, options: DiskTierOptions, documents: Map<string, DocumentFiles>) {
     this.root = root;
@@ -357,9 +358,7 @@ export class DiskTier {
   }
 
   private serial<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(operation, operation);
-    this.queue = run.catch(() => {});
-    return run;
+    return this.queue.run(operation);
   }
 }
 
