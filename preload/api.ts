@@ -2,7 +2,12 @@
 // bridge, the browser host (WebSocket) and the renderer all derive their wiring from this file, so a
 // method added here and forgotten elsewhere fails to compile.
 
-export type EngineKind = 'standard' | 'tiered';
+import type { AskMetrics, ChunkResidency, EngineKind, EngineSettings, ErrorPayload, KvCacheType, MemorySnapshot, TieredAskMetrics, TierName } from '../main/engine/engineTypes.ts';
+import type { ErrorCode } from '../main/engine/errorCodes.ts';
+
+// Defined beside the engine (it speaks in them), part of the contract all the same.
+export type { AskMetrics, ChunkResidency, EngineKind, EngineSettings, ErrorPayload, KvCacheType, MemorySnapshot, TieredAskMetrics, TierName, ErrorCode };
+
 export type HostKind = 'electron' | 'browser';
 
 export interface AppInfo {
@@ -15,38 +20,6 @@ export interface AppInfo {
   tieredUnavailableReason: string | null;
 }
 
-export type TierName = 'gpu' | 'cpu' | 'disk';
-
-/** The memory dashboard's numbers: pushed when the tiers change (at most every 100 ms) and every 200 ms while an answer runs. */
-export interface MemorySnapshot {
-  /** Milliseconds since the epoch, when it was taken. */
-  at: number;
-  engine: EngineKind | null;
-  /** Bytes of KV resident in each tier and each tier's budget (null: no budget, e.g. the standard engine's GPU tier is its whole context). */
-  tiers: Record<TierName, { bytes: number; budgetBytes: number | null }>;
-  gpuResidentTokens: number;
-  gpuBudgetTokens: number;
-  /** Device memory as llama.cpp sees it; null on a CPU-only machine. */
-  vram: { totalBytes: number; usedBytes: number } | null;
-  /** Since the model was opened: chunks found already resident (gpu), spliced from RAM (cpu), read from disk (disk). */
-  hits: Record<TierName, number>;
-  /** Bytes spliced into the GPU tier from each lower tier, since the model was opened. */
-  loadedBytes: { cpu: number; disk: number };
-}
-
-/** One chunk of the active conversation's KV cache, for the residency map. */
-export interface ChunkResidency {
-  index: number;
-  /** The document the chunk's text belongs to; null for a conversation turn or the prompt's own text. */
-  documentId: string | null;
-  /** Character range [charStart, charEnd) in that document's text. */
-  charStart: number;
-  charEnd: number;
-  tokenCount: number;
-  tier: TierName;
-  /** Spliced into the GPU tier for the current (or last) answer: what the model read. */
-  read: boolean;
-}
 
 export interface ResidencySnapshot {
   conversationId: string;
@@ -91,54 +64,6 @@ export interface ConversationInfo {
   updatedAt: number;
 }
 
-/** What the tiered engine adds to an answer's metrics. Bytes moved are blob bytes spliced into the GPU tier. */
-export interface TieredAskMetrics {
-  probeMs: number;
-  selectMs: number;
-  spliceMs: number;
-  bytesFromCpu: number;
-  bytesFromDisk: number;
-  chunksTotal: number;
-  chunksSelected: number;
-  /** Chunk indices spliced in for this answer (the document view marks what the model read). */
-  selectedChunkIndices: number[];
-  reselections: number;
-  gpuBudgetTokens: number;
-  kvCacheType: KvCacheType;
-  /** Measured: bytes of the documents' stored blobs per token (KV, cell headers, blob header). */
-  blobBytesPerToken: number;
-  /** How many tokens of KV one GiB of the GPU tier holds at this model's shape and KV type. */
-  gpuTierTokensPerGiB: number;
-  peakGpuResidentTokens: number;
-  residentBytes: { gpu: number; cpu: number; disk: number };
-  /** Document tokens evaluated for this answer: 0 when the whole document came from the tiers. */
-  documentTokensEvaluated: number;
-  /** Time spent reading documents into the tiers before this answer (0 when they were already there). */
-  ingestMs: number;
-  /**
-   * Past the model's trained context the chosen chunks were moved to compact positions (InfLLM-style;
-   * llama.cpp rotates their keys): the farthest any query attended is then within a GPU budget.
-   */
-  compactPositions: boolean;
-}
-
-export interface AskMetrics {
-  engine: EngineKind;
-  tiered?: TieredAskMetrics;
-  promptTokens: number;
-  /** Prompt tokens evaluated for this ask (the rest were reused from the context). */
-  evaluatedPromptTokens: number;
-  generatedTokens: number;
-  prefillMs: number;
-  timeToFirstTokenMs: number;
-  decodeTokensPerSecond: number;
-  totalMs: number;
-  contextTokens: number;
-  /** The highest KV position any cell of this answer held (tiered: the probe's, the chunks', the answer's). */
-  maxPositionUsed: number;
-  /** The longest distance a query attended over (highest minus lowest position in use): compare with the model's trained context. */
-  maxAttentionDistance: number;
-}
 
 export type MessageRole = 'user' | 'assistant';
 export type MessageStatus = 'complete' | 'stopped' | 'error';
@@ -154,45 +79,6 @@ export interface MessageInfo {
   error: ErrorPayload | null;
 }
 
-export type { ErrorCode } from '../main/engine/errorCodes.ts';
-import type { ErrorCode } from '../main/engine/errorCodes.ts';
-
-/** How errors cross a process boundary: Electron's ipcMain.handle keeps only `message`. */
-export interface ErrorPayload {
-  /** One of ERROR_CODES (main/engine/errorCodes.ts; the table in docs/ARCHITECTURE.md). */
-  code: ErrorCode;
-  message: string;
-}
-
-/** f16: 2 bytes per value; q8_0: 34 bytes per 32 values; q4_0: 18 bytes per 32 values. */
-export type KvCacheType = 'f16' | 'q8_0' | 'q4_0';
-
-export interface EngineSettings {
-  /** The engine new answers use; the tiered one falls back to standard for models it cannot splice. */
-  engine: EngineKind;
-  /** KV cells the GPU tier may hold; null derives it from free VRAM (or a CPU default). */
-  gpuBudgetTokens: number | null;
-  cpuTierBytes: number;
-  diskBudgetBytes: number;
-  /** Chunk size bounds in tokens; null follows the GPU budget (chunks of about 1/16 of it, 16 to 256). */
-  chunkMinTokens: number | null;
-  chunkMaxTokens: number | null;
-  /** Layers whose keys are abstracted and whose queries score chunks; null picks them per model. */
-  scoringLayers: number[] | null;
-  /** The KV cache's element type, K and V alike, in every tier (a quantized V needs flash attention). */
-  kvCacheType: KvCacheType;
-  /** Re-select chunks every N generated tokens; 0 turns progressive selection off. */
-  reselectEveryTokens: number;
-  /** Longest answer in tokens; null: 1,024 with a chat template, 256 in raw completion. Applies without reopening the model. */
-  answerMaxTokens: number | null;
-  /** Sampling temperature; 0 is greedy (the same answer every time). Applies without reopening the model. */
-  temperature: number;
-  /**
-   * The user's own instructions (a system prompt), placed after the documents in every prompt; null:
-   * none. Applies without reopening the model, and changing it never reads the documents again.
-   */
-  systemPrompt: string | null;
-}
 
 /** Settings of the answer, not of the model: changed without reopening it or stopping answers. */
 export const ANSWER_SETTINGS: ReadonlyArray<keyof EngineSettings> = ['answerMaxTokens', 'temperature', 'systemPrompt'];

@@ -13,7 +13,7 @@
 // The disk tier's document key is the ingest id, so deleting an ingest is deleteIngest + disk.removeDocument.
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { ErrorPayload } from '../../preload/api.ts';
+import type { ErrorPayload } from '../engine/engineTypes.ts';
 import { StrataError } from '../engine/errors.ts';
 import type { BlobRef } from '../engine/tiered/tiers/DiskTier.ts';
 

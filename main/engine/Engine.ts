@@ -1,6 +1,6 @@
 // The interface both engines implement: the standard engine (node-llama-cpp, full KV cache) and the
 // tiered engine (native addon, GPU-CPU-disk chunks). Callers never learn which one they hold.
-import type { AskMetrics, ChunkResidency, EngineKind, MemorySnapshot } from '../../preload/api.ts';
+import type { AskMetrics, ChunkResidency, EngineKind, MemorySnapshot } from './engineTypes.ts';
 
 export interface EngineDocument {
   id: string;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import test from 'node:test';
-import type { KvCacheType } from '../../preload/api.ts';
+import type { KvCacheType } from './engineTypes.ts';
 import { Catalog } from '../catalog/Catalog.ts';
 import { tempDir } from '../test/tempDir.ts';
 import { DEFAULT_SETTINGS } from './settings/engineSettings.ts';

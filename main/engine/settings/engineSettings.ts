@@ -1,6 +1,6 @@
 // Engine settings: defaults, and validation that names the setting, the value and the allowed range,
 // so a bad value from the UI, the CLI or a hand-edited catalog is refused before it reaches the engine.
-import type { EngineSettings } from '../../../preload/api.ts';
+import type { EngineSettings } from '../engineTypes.ts';
 import { StrataError } from '../errors.ts';
 
 export const MIB = 1024 * 1024;

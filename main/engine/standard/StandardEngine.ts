@@ -1,7 +1,7 @@
 // The reference engine: node-llama-cpp with the whole prompt in one full KV cache. Exactness tests
 // and benchmarks compare the tiered engine against it, and it serves models the tiered engine cannot
 // splice.
-import type { KvCacheType } from '../../../preload/api.ts';
+import type { KvCacheType } from '../engineTypes.ts';
 import { SettingsError } from '../settings/engineSettings.ts';
 import type { Llama, LlamaModel } from 'node-llama-cpp';
 import type { Engine, EngineModel } from '../Engine.ts';

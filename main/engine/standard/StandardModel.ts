@@ -13,11 +13,11 @@ import {
   type Token,
   type ChatWrapper,
 } from 'node-llama-cpp';
-import type { AskMetrics } from '../../../preload/api.ts';
+import type { AskMetrics } from '../engineTypes.ts';
 import type { AskOptions, AskResult, EngineConversation, EngineModel, LoadedModelInfo } from '../Engine.ts';
 import { DisposedError, ModelError, RequestError } from '../errors.ts';
 import { StandardConversation } from './StandardConversation.ts';
-import type { KvCacheType } from '../../../preload/api.ts';
+import type { KvCacheType } from '../engineTypes.ts';
 import { withBeginningToken } from '../bosToken.ts';
 import { commonPrefixLength } from '../commonPrefixLength.ts';
 import { documentsPlacement, resolveStableChatWrapper, type DocumentsPlacement } from '../chatWrapper.ts';

@@ -9,7 +9,7 @@
 // When everything fits the budget there is no probe and no eviction: the answer is the full-context one.
 import { randomUUID } from 'node:crypto';
 import type { Token } from 'node-llama-cpp';
-import type { AskMetrics, ChunkResidency, TieredAskMetrics } from '../../../preload/api.ts';
+import type { AskMetrics, ChunkResidency, TieredAskMetrics } from '../engineTypes.ts';
 import { ConversationBase } from '../ConversationBase.ts';
 import type { AskOptions, AskResult, EngineTurn } from '../Engine.ts';
 import { commonPrefixLength } from '../commonPrefixLength.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import type { Token } from 'node-llama-cpp';
-import type { EngineSettings } from '../../../preload/api.ts';
+import type { EngineSettings } from '../engineTypes.ts';
 import { Catalog } from '../../catalog/Catalog.ts';
 import { KvCatalog } from '../../catalog/KvCatalog.ts';
 import { tempDir } from '../../test/tempDir.ts';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Llama, LlamaModel } from 'node-llama-cpp';
-import type { EngineSettings } from '../../../preload/api.ts';
+import type { EngineSettings } from '../engineTypes.ts';
 import type { Catalog } from '../../catalog/Catalog.ts';
 import { KvCatalog } from '../../catalog/KvCatalog.ts';
 import type { Engine, EngineModel } from '../Engine.ts';

@@ -4,7 +4,7 @@
 import { SerialQueue } from '../SerialQueue.ts';
 import { createHash } from 'node:crypto';
 import type { LlamaModel } from 'node-llama-cpp';
-import type { MemorySnapshot } from '../../../preload/api.ts';
+import type { MemorySnapshot } from '../engineTypes.ts';
 import type { ResolvedSettings } from '../settings/engineSettings.ts';
 import type { KvCatalog, KvChunk } from '../../catalog/KvCatalog.ts';
 import type { AskOptions, EngineConversation, EngineDocument, EngineModel, LoadedModelInfo } from '../Engine.ts';

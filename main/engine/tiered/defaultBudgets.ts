@@ -1,6 +1,6 @@
 // Defaults the tiered engine derives per model and machine when the user left them automatic.
 import type { Llama } from 'node-llama-cpp';
-import type { KvCacheType } from '../../../preload/api.ts';
+import type { KvCacheType } from '../engineTypes.ts';
 
 /** Bytes per stored value of each KV cache type (ggml blocks: q8_0 is 34 bytes per 32, q4_0 18 per 32). */
 const BYTES_PER_VALUE: Record<KvCacheType, number> = { f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 };

@@ -5,7 +5,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import type { DocumentInfo, EngineSettings } from '../../../preload/api.ts';
+import type { DocumentInfo } from '../../../preload/api.ts';
+import type { EngineSettings } from '../engineTypes.ts';
 import type { Catalog } from '../../catalog/Catalog.ts';
 
 export function documentRow(catalog: Catalog, text: string): DocumentInfo {
