@@ -1,38 +1,36 @@
-// The implementation of the contract in preload/api.ts. Hosts (Electron IPC, the browser host's
-// WebSocket, the CLI) are thin callers of this class; it owns the catalog, the engine and the one
-// open model, and reports progress through the event sink it is given.
-import { createHash } from 'node:crypto';
+// The implementation of the contract in preload/api.ts, run in the engine process (or in a CLI
+// command's own process). It composes the pieces and validates requests: ModelHost (the one open
+// model, fallback), DocumentImporter (imports, token counts), SettingsStore (transactional settings),
+// Telemetry (memory and residency pushes), ModelLibrary (the Models panel); what stays here is the
+// answer queue (one answer per conversation, a cancellable queue across them) and the conversations.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type {
   AppInfo,
   ConversationInfo,
   DocumentInfo,
-  EngineKind,
   EngineSettings,
-  MemorySnapshot,
   HostKind,
   MessageInfo,
   ModelInfo,
   StrataApi,
   StrataEvents,
 } from '../../preload/api.ts';
+import { DocumentImporter } from './DocumentImporter.ts';
+import { ModelHost, type OpenModel } from './ModelHost.ts';
+import { SettingsStore } from './SettingsStore.ts';
+import { Telemetry } from './Telemetry.ts';
 import { ANSWER_SETTINGS } from '../../preload/api.ts';
 import { Catalog } from '../catalog/Catalog.ts';
 import { DocumentError } from '../engine/documents/DocumentError.ts';
-import { DEFAULT_MAX_DOCUMENT_BYTES, extractText } from '../engine/documents/extractText.ts';
 import type { Engine, EngineConversation, EngineModel } from '../engine/Engine.ts';
 import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
-import { inspectModel } from '../engine/inspectModel.ts';
 import { defaultModelSearchDirs, findLocalModels, type ModelSearchDir } from './models/findLocalModels.ts';
 import { hfEndpoint } from './models/hubClient.ts';
 import { ModelLibrary } from './models/ModelLibrary.ts';
 import { getLlamaRuntime } from '../engine/llamaRuntime.ts';
-import { DEFAULT_SETTINGS, mergeSettings } from '../engine/settings/engineSettings.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
 import { TieredEngine, tieredEngineUnavailableReason, type TieredEngineOptions } from '../engine/tiered/TieredEngine.ts';
-
-const SETTINGS_KEY = 'engineSettings';
 
 export type EventSink = <E extends keyof StrataEvents>(event: E, payload: StrataEvents[E]) => void;
 
@@ -62,43 +60,44 @@ export interface StrataServiceOptions {
   hfEndpoint?: string;
 }
 
-interface OpenModel {
-  info: ModelInfo;
-  model: EngineModel;
-}
-
-/** Errors after which the standard engine serves the model instead of the tiered one. */
-const FALLBACK_CODES = new Set(['TIERED_UNAVAILABLE', 'TIERED_UNSUPPORTED']);
-const TIER_SAMPLE_INTERVAL_MS = 100;
-const MEMORY_PUSH_MS = 200;
 
 export class StrataService implements StrataApi {
   readonly catalog: Catalog;
   private readonly options: StrataServiceOptions;
   private readonly standardEngine: Engine;
   private readonly tieredEngine: Engine | null;
-  private lastTierSampleAt = 0;
   private readonly emit: EventSink;
-  private openModel: OpenModel | null = null;
-  private opening: Promise<ModelInfo> | null = null;
+  private readonly host: ModelHost;
   private readonly conversations = new Map<string, EngineConversation>();
   private readonly asks = new Map<string, { controller: AbortController; conversationId: string }>();
   /** The conversation each running or queued answer belongs to: one at a time per conversation. */
   private readonly answering = new Map<string, string>();
   /** Answers run one at a time (they share the model); a queued one waits here and can be cancelled. */
   private askQueue: Promise<void> = Promise.resolve();
-  private readonly imports = new Map<string, AbortController>();
-  /** Settings being tried by a reopen; stored only once the model opened with them. */
-  private pendingSettings: EngineSettings | null = null;
+  private readonly settingsStore: SettingsStore;
+  private readonly telemetry: Telemetry;
+  private readonly importer: DocumentImporter;
   /** The start-up sweep of the KV tiers; answers wait for it. */
   private readonly ready: Promise<void>;
-  private tokenCounting: Promise<void> = Promise.resolve();
   private disposed = false;
   private readonly library: ModelLibrary;
 
   constructor(options: StrataServiceOptions) {
     this.options = options;
     this.catalog = new Catalog(join(options.dataDir, 'catalog.sqlite'));
+    this.settingsStore = new SettingsStore(this.catalog, options.settingsOverride);
+    this.emit = options.emit ?? (() => undefined);
+    this.telemetry = new Telemetry({
+      emit: this.emit,
+      openModel: () => (this.openModel ? { model: this.openModel.model, engine: this.openModel.info.engine } : null),
+      conversation: (id) => this.conversations.get(id),
+    });
+    this.importer = new DocumentImporter({
+      catalog: this.catalog,
+      emit: this.emit,
+      maxDocumentBytes: options.maxDocumentBytes,
+      openModel: () => (this.openModel ? { id: this.openModel.info.id, model: this.openModel.model } : null),
+    });
     this.standardEngine = options.engine ?? new StandardEngine({ kvCacheType: () => this.currentSettings().kvCacheType });
     this.tieredEngine =
       options.tieredEngine !== undefined
@@ -107,12 +106,24 @@ export class StrataService implements StrataApi {
             dataDir: options.dataDir,
             catalog: this.catalog,
             settings: () => this.currentSettings(),
-            onSample: () => this.emitTierChange(),
+            onSample: () => this.telemetry.tierChanged(),
             diskWriteAndSync: options.diskWriteAndSync,
           });
-    this.emit = options.emit ?? (() => undefined);
     // A question left without an answer was being answered when the last process died.
     this.catalog.closeInterruptedAnswers({ code: 'ENGINE_STOPPED', message: 'The engine stopped while answering this question; ask it again.' });
+    this.host = new ModelHost({
+      catalog: this.catalog,
+      emit: this.emit,
+      standardEngine: this.standardEngine,
+      tieredEngine: this.tieredEngine,
+      settings: () => this.currentSettings(),
+      onOpened: (info) => this.importer.countMissingTokens(info.id),
+      onClosing: async () => {
+        for (const conversation of this.conversations.values()) await conversation.dispose();
+        this.conversations.clear();
+      },
+      isDisposed: () => this.disposed,
+    });
     this.library = new ModelLibrary({
       modelsDir: join(options.dataDir, 'models'),
       endpoint: () => options.hfEndpoint ?? hfEndpoint(),
@@ -165,22 +176,24 @@ export class StrataService implements StrataApi {
       const requestId = requireString(req?.requestId, 'requestId');
       const fileName = requireString(req?.fileName, 'fileName');
       if (!(req.bytes instanceof Uint8Array)) throw new RequestError('INVALID_ARGUMENT', 'bytes must be a Uint8Array');
-      return this.importBytes(requestId, basename(fileName), () => Promise.resolve(req.bytes));
+      this.assertAlive();
+      return this.importer.import(requestId, basename(fileName), () => Promise.resolve(req.bytes));
     },
     importPath: async (req) => {
       const requestId = requireString(req?.requestId, 'requestId');
       const path = requireString(req?.path, 'path');
-      return this.importBytes(requestId, basename(path), async () => {
+      this.assertAlive();
+      return this.importer.import(requestId, basename(path), async () => {
         const info = await stat(path).catch(() => null);
         if (info?.isDirectory()) throw new RequestError('NOT_A_FILE', `${path} is a folder, not a document. Add the files inside it.`);
         if (!info?.isFile()) throw new RequestError('NOT_FOUND', `File not found: ${path}`);
-        const limit = this.options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+        const limit = this.importer.maxDocumentBytes;
         if (info.size > limit) throw new DocumentError('TOO_LARGE', `${basename(path)} is ${info.size} bytes; Strata imports documents up to ${limit} bytes.`);
         return readFile(path);
       });
     },
     cancelImport: async (req) => {
-      this.imports.get(requireString(req?.requestId, 'requestId'))?.abort();
+      this.importer.cancel(requireString(req?.requestId, 'requestId'));
     },
     pickFiles: async () => (this.options.dialogs ? this.options.dialogs.pickDocuments() : []),
     getText: async (req) => ({ text: this.catalog.getDocumentText(requireString(req?.id, 'id')) }),
@@ -199,13 +212,12 @@ export class StrataService implements StrataApi {
   readonly settings: StrataApi['settings'] = {
     get: async () => this.currentSettings(),
     update: async (patch) => {
-      const stored = this.catalog.getSetting<Partial<EngineSettings>>(SETTINGS_KEY) ?? {};
-      const next = mergeSettings(mergeSettings(DEFAULT_SETTINGS, stored), patch);
+      const next = this.settingsStore.withPatch(patch);
       const open = this.openModel;
       // Answer length, temperature and instructions are read by each ask: nothing to reopen, nothing to stop.
       const answerOnly = Object.keys(patch).every((key) => ANSWER_SETTINGS.includes(key as keyof EngineSettings));
       if (!open || answerOnly) {
-        this.catalog.setSetting(SETTINGS_KEY, next);
+        this.settingsStore.save(next);
         return this.currentSettings();
       }
       // Budgets and layers are fixed when a model opens, so the change reopens it; an answer in
@@ -217,18 +229,16 @@ export class StrataService implements StrataApi {
       await this.askQueue;
       // Transactional: the new values are stored only if the model opens with them; otherwise the
       // model reopens with the stored ones and the error says why.
-      this.pendingSettings = next;
       try {
-        await this.closeModel();
-        await this.openModelAt(open.info.path);
+        await this.settingsStore.tryWith(next, async () => {
+          await this.closeModel();
+          await this.openModelAt(open.info.path);
+        });
       } catch (error) {
-        this.pendingSettings = null;
         await this.closeModel();
         await this.openModelAt(open.info.path).catch(() => undefined);
         throw error;
       }
-      this.pendingSettings = null;
-      this.catalog.setSetting(SETTINGS_KEY, next);
       return this.currentSettings();
     },
   };
@@ -239,70 +249,14 @@ export class StrataService implements StrataApi {
     return this.asks.size;
   }
 
-  /** Stored settings over the defaults; a stored value that no longer validates falls back to the defaults. */
   private currentSettings(): EngineSettings {
-    const stored = this.catalog.getSetting<Partial<EngineSettings>>(SETTINGS_KEY) ?? {};
-    let settings: EngineSettings;
-    try {
-      settings = this.pendingSettings ?? mergeSettings(DEFAULT_SETTINGS, stored);
-    } catch {
-      settings = { ...DEFAULT_SETTINGS };
-    }
-    return this.options.settingsOverride ? mergeSettings(settings, this.options.settingsOverride) : settings;
-  }
-
-  /** A tier changed: the memory dashboard hears of it, at most every TIER_SAMPLE_INTERVAL_MS. */
-  private emitTierChange(): void {
-    const now = performance.now();
-    if (now - this.lastTierSampleAt < TIER_SAMPLE_INTERVAL_MS) return;
-    this.lastTierSampleAt = now;
-    this.pushMemory();
-  }
-
-  private pushMemory(): void {
-    void this.memorySnapshot().then((snapshot) => this.emit('engine.onMemory', snapshot), () => undefined);
+    return this.settingsStore.current();
   }
 
   readonly engine: StrataApi['engine'] = {
-    memory: async () => this.memorySnapshot(),
-    residency: async (req) => {
-      const conversationId = requireString(req?.conversationId, 'conversationId');
-      const chunks = this.conversations.get(conversationId)?.residency?.() ?? null;
-      return chunks ? { conversationId, chunks } : null;
-    },
+    memory: async () => this.telemetry.memorySnapshot(),
+    residency: async (req) => this.telemetry.residency(requireString(req?.conversationId, 'conversationId')),
   };
-
-  private async memorySnapshot(): Promise<MemorySnapshot> {
-    const open = this.openModel;
-    const base = open?.model.memory ? await open.model.memory() : null;
-    return {
-      at: Date.now(),
-      engine: open?.info.engine ?? null,
-      ...(base ?? {
-        tiers: { gpu: { bytes: 0, budgetBytes: null }, cpu: { bytes: 0, budgetBytes: null }, disk: { bytes: 0, budgetBytes: null } },
-        gpuResidentTokens: 0,
-        gpuBudgetTokens: 0,
-        vram: null,
-        hits: { gpu: 0, cpu: 0, disk: 0 },
-        loadedBytes: { cpu: 0, disk: 0 },
-      }),
-    };
-  }
-
-  /** While any question runs, the memory dashboard gets a snapshot every MEMORY_PUSH_MS. */
-  private startMemoryPush(): () => void {
-    this.pushMemory();
-    const timer = setInterval(() => this.pushMemory(), MEMORY_PUSH_MS);
-    return () => {
-      clearInterval(timer);
-      this.pushMemory();
-    };
-  }
-
-  private emitResidency(conversationId: string): void {
-    const chunks = this.conversations.get(conversationId)?.residency?.() ?? null;
-    if (chunks) this.emit('engine.onResidency', { conversationId, chunks });
-  }
 
   readonly chat: StrataApi['chat'] = {
     listConversations: async () => this.catalog.listConversations(),
@@ -348,141 +302,22 @@ export class StrataService implements StrataApi {
    */
   async restoreLastModel(): Promise<ModelInfo | null> {
     const [last] = this.catalog.listRecentModels(1);
-    if (!last || this.openModel || this.opening) return null;
+    if (!last || this.openModel || this.host.isOpening) return null;
     if (!(await stat(last.path).catch(() => null))?.isFile()) return null;
     return this.openModelAt(last.path).catch(() => null);
   }
 
   private async openModelAt(path: string): Promise<ModelInfo> {
     this.assertAlive();
-    // One model at a time: a second open waits for the first so they never load side by side.
-    while (this.opening) await this.opening.catch(() => undefined);
-    const opening = this.loadModel(path);
-    this.opening = opening;
-    try {
-      return await opening;
-    } finally {
-      this.opening = null;
-    }
+    return this.host.openAt(path);
   }
 
-  private async loadModel(path: string): Promise<ModelInfo> {
-    if (this.openModel?.info.path === path) return this.openModel.info;
-    this.emit('models.onStatus', { state: 'loading', path });
-    try {
-      // Validate first: a corrupt or wrong file must not cost the user the model they have open.
-      await inspectModel(path);
-      if (this.openModel) {
-        await this.closeModel();
-        this.emit('models.onStatus', { state: 'loading', path });
-      }
-      const { model, engine, notice } = await this.openWithPreferredEngine(path);
-      const info: ModelInfo = { ...this.catalog.upsertModel({ ...model.info, path }), engine, engineNotice: notice };
-      this.openModel = { info, model };
-      this.countMissingTokens(info.id);
-      this.emit('models.onStatus', { state: 'ready', path, model: info });
-      return info;
-    } catch (error) {
-      this.emit('models.onStatus', { state: 'failed', path, error: errorPayload(error) });
-      throw error;
-    }
+  private closeModel(): Promise<void> {
+    return this.host.close();
   }
 
-  /**
-   * The engine chosen in settings, or the standard engine when the tiered one cannot run here or cannot
-   * split this model; the notice says so to the user.
-   */
-  private async openWithPreferredEngine(path: string): Promise<{ model: EngineModel; engine: EngineKind; notice: string | null }> {
-    const settings = this.currentSettings();
-    if (settings.engine === 'tiered' && this.tieredEngine) {
-      try {
-        return { model: await this.tieredEngine.openModel(path), engine: 'tiered', notice: null };
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (typeof code !== 'string' || !FALLBACK_CODES.has(code)) throw error;
-        const notice = `${(error as Error).message} Using the standard engine (full KV cache): long documents need more memory and may not fit.`;
-        return { model: await this.standardEngine.openModel(path), engine: 'standard', notice };
-      }
-    }
-    return { model: await this.standardEngine.openModel(path), engine: 'standard', notice: null };
-  }
-
-  private async closeModel(): Promise<void> {
-    const open = this.openModel;
-    this.openModel = null;
-    for (const conversation of this.conversations.values()) await conversation.dispose();
-    this.conversations.clear();
-    await open?.model.dispose();
-    // The header must never show a model that is not open.
-    if (open && !this.disposed) this.emit('models.onStatus', { state: 'closed', path: open.info.path });
-  }
-
-  /**
-   * Token counts depend on the tokenizer: the open model's cached counts are shown at once and the
-   * missing ones are made in the background, one document at a time, off the main thread where the
-   * engine can (countTokens is async), each saved as it is done. A count that fails stays unknown.
-   */
-  private countMissingTokens(modelId: string): void {
-    const missing = this.catalog.useTokenCountsOf(modelId);
-    this.emit('documents.onChanged', { reason: 'tokenCounts' });
-    this.tokenCounting = this.tokenCounting.then(async () => {
-      for (const id of missing) {
-        const open = this.openModel;
-        if (this.disposed || open?.info.id !== modelId) return;
-        const doc = this.catalog.getDocument(id);
-        if (!doc) continue;
-        try {
-          this.catalog.setDocumentTokenCount(id, await open.model.countTokens(this.catalog.getDocumentText(id)), modelId);
-          this.emit('documents.onChanged', { reason: 'tokenCounts' });
-        } catch {
-          // Unknown until the next open; never a failed model open.
-        }
-      }
-    });
-  }
-
-  private async importBytes(requestId: string, fileName: string, read: () => Promise<Uint8Array>): Promise<DocumentInfo> {
-    this.assertAlive();
-    if (this.imports.has(requestId)) throw new RequestError('DUPLICATE_REQUEST', `An import with request id ${requestId} is already running.`);
-    const controller = new AbortController();
-    this.imports.set(requestId, controller);
-    const progress = (phase: StrataEvents['documents.onImportProgress']['phase'], fraction: number) =>
-      this.emit('documents.onImportProgress', { requestId, fileName, phase, fraction });
-    try {
-      progress('reading', 0);
-      const bytes = await read();
-      const limit = this.options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const existing = this.catalog.findDocumentByHash(sha256);
-      if (existing) {
-        progress('done', 1);
-        // The same bytes again: the document already there, said so rather than silently.
-        const same = existing.fileName === fileName ? `${fileName} is already in the library.` : `${fileName} has the same contents as ${existing.fileName}, already in the library; it was not added again.`;
-        this.emit('app.onNotice', { message: same, tone: 'info' });
-        return existing;
-      }
-      progress('extracting', 0.1);
-      const { kind, text, notes } = await extractText({
-        fileName,
-        bytes,
-        signal: controller.signal,
-        maxBytes: limit,
-        onProgress: (fraction) => progress('extracting', 0.1 + 0.7 * fraction),
-      });
-      if (controller.signal.aborted) throw new DocumentError('CANCELLED', `Import of ${fileName} was cancelled.`);
-      progress('saving', 0.9);
-      const doc = this.catalog.addDocument({ sha256, fileName, kind, sizeBytes: bytes.byteLength, text, tokenCount: null, tokenCountModelId: null });
-      progress('done', 1);
-      for (const message of notes) this.emit('app.onNotice', { message, tone: 'info' });
-      // Counted in the background for the open model, like the rest of the library.
-      if (this.openModel) this.countMissingTokens(this.openModel.info.id);
-      return doc;
-    } catch (error) {
-      this.emit('documents.onImportProgress', { requestId, fileName, phase: 'failed', fraction: 1, error: errorPayload(error) });
-      throw error;
-    } finally {
-      this.imports.delete(requestId);
-    }
+  private get openModel(): OpenModel | null {
+    return this.host.current;
   }
 
   /**
@@ -510,7 +345,7 @@ export class StrataService implements StrataApi {
     let userMessage: MessageInfo;
     let open: OpenModel;
     try {
-      open = await this.requireModel();
+      open = await this.host.require();
       if (replacing.length > 0) this.catalog.deleteMessages(replacing);
       userMessage = this.catalog.addMessage({ conversationId, role: 'user', text: question, status: 'complete' });
     } catch (error) {
@@ -531,9 +366,9 @@ export class StrataService implements StrataApi {
       await Promise.race([previous, abortedPromise(controller.signal)]);
       await this.ready;
       if (controller.signal.aborted) return this.finishAsk(requestId, { conversationId, role: 'assistant', text: '', status: 'stopped' });
-      open = await this.requireModel();
+      open = await this.host.require();
       const askedAt = performance.now();
-      stopMemoryPush = this.startMemoryPush();
+      stopMemoryPush = this.telemetry.startMemoryPush();
       const engineConversation = this.engineConversation(conversationId, open.model);
       engineConversation.setDocuments(conversation.documentIds.map((id) => ({ id, text: this.catalog.getDocumentText(id) })));
       engineConversation.setHistory(completedTurns(history));
@@ -544,7 +379,7 @@ export class StrataService implements StrataApi {
         temperature: settings.temperature,
         signal: controller.signal,
         onIngestProgress: (tokensDone, tokenCount) => this.emit('chat.onIngestProgress', { requestId, conversationId, tokensDone, tokenCount }),
-        onResidencyChange: () => this.emitResidency(conversationId),
+        onResidencyChange: () => this.telemetry.emitResidency(conversationId),
         onNotice: (message) => this.emit('app.onNotice', { message, tone: 'info' }),
         onKvEvicted: ({ documentIds, bytes }) => this.emit('app.onNotice', { message: this.evictionNotice(documentIds, bytes), tone: 'info' }),
         onTextChunk: (text) => {
@@ -568,7 +403,7 @@ export class StrataService implements StrataApi {
       this.asks.delete(requestId);
       this.answering.delete(conversationId);
       stopMemoryPush?.();
-      this.emitResidency(conversationId);
+      this.telemetry.emitResidency(conversationId);
       // The next answer starts only after this one and everything queued before it.
       void previous.then(done, done);
     }
@@ -584,12 +419,6 @@ export class StrataService implements StrataApi {
     const message = this.catalog.addMessage(answer);
     this.emit('chat.onAskFinished', { requestId, conversationId: answer.conversationId, message });
     return message;
-  }
-
-  private async requireModel(): Promise<OpenModel> {
-    if (this.opening) await this.opening.catch(() => undefined);
-    if (this.openModel) return this.openModel;
-    throw new RequestError('NO_MODEL', 'Open a GGUF model first (Open model… or type its path).');
   }
 
   private engineConversation(conversationId: string, model: EngineModel): EngineConversation {
@@ -626,9 +455,9 @@ export class StrataService implements StrataApi {
     await this.library.dispose();
     // The start-up sweep may still be creating the KV folder: let it finish before anything closes.
     await this.ready;
-    for (const controller of [...[...this.asks.values()].map((a) => a.controller), ...this.imports.values()]) controller.abort();
+    for (const ask of this.asks.values()) ask.controller.abort();
     await this.closeModel();
-    await this.tokenCounting.catch(() => undefined);
+    await this.importer.dispose();
     await this.standardEngine.dispose();
     await this.tieredEngine?.dispose();
     this.catalog.dispose();

@@ -1,9 +1,11 @@
+import './styles/base.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/App.tsx';
 import { loadInitialState } from './store/loadInitialState.ts';
 import { subscribeToEngine } from './store/subscribeToEngine.ts';
-import './styles.css';
+// After every component's styles: its media-query overrides must win.
+import './styles/narrow.css';
 
 // Once, outside React: StrictMode runs effects twice, and engine events must land exactly once.
 subscribeToEngine();

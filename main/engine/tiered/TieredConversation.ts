@@ -21,9 +21,8 @@ import { selectChunks } from './abstracts/selectChunks.ts';
 import type { AddonDecodeResult } from './native/NativeAddon.ts';
 import { sampleToken } from './sampleToken.ts';
 import { BlobCorruptError, blobEnd, type BlobRef } from './tiers/DiskTier.ts';
-import { turnsDiskKey } from './turnsDiskKey.ts';
-import { tieredSource } from './tiers/tieredSource.ts';
 import { TextStream } from './TextStream.ts';
+import { turnsDiskKey } from './turnsDiskKey.ts';
 import type { DocumentPrefix, TieredModel } from './TieredModel.ts';
 import type { SpliceSource, SpliceStats } from './TierManager.ts';
 
@@ -84,7 +83,7 @@ export class TieredConversation extends ConversationBase {
       return await this.askOnce(question, tracked);
     } catch (error) {
       if (!(error instanceof BlobCorruptError)) throw error;
-      if (error.documentKey === this.diskKey) await this.dropTurns(0);
+      if (error.documentKey === turnsDiskKey(this.id)) await this.dropTurns(0);
       else await this.model.discardIngest(error.documentKey);
       if (streamed) {
         throw new StrataError('BLOB_CORRUPT', `${error.message} The stored KV of this document was dropped; ask again and it will be read anew.`, { cause: error });
@@ -97,7 +96,7 @@ export class TieredConversation extends ConversationBase {
     const startedAt = performance.now();
     const { model } = this;
     const { tiers } = model;
-    const { vocab, scoringLayers, selectionMode, settings } = model.parts;
+    const { vocab, scoringLayers, selectionMode, settings } = model;
     const budget = tiers.budgetTokens;
 
     await tiers.dropLoose();
@@ -236,7 +235,6 @@ export class TieredConversation extends ConversationBase {
     if (compact) await tiers.dropLoose();
     else await this.storeTurn(newStart, [...full.slice(newStart), ...generated.slice(0, -1)], keysByToken, question, text);
 
-    const { cpu, disk } = model.parts;
     const decodeMs = endedAt - firstTokenAt;
     const kvBytesPerToken = model.kvBytesPerToken();
     const storedTokens = prefix?.chunks.reduce((sum, c) => sum + (c.posEnd - c.posStart), 0) ?? 0;
@@ -256,7 +254,7 @@ export class TieredConversation extends ConversationBase {
       blobBytesPerToken: storedTokens > 0 ? storedBytes / storedTokens : 0,
       gpuTierTokensPerGiB: Math.floor(2 ** 30 / kvBytesPerToken),
       peakGpuResidentTokens: tiers.peakResidentTokens,
-      residentBytes: { gpu: Math.round(tiers.residentTokens * kvBytesPerToken), cpu: cpu.stats().bytes, disk: disk.usedBytes() },
+      residentBytes: { gpu: Math.round(tiers.residentTokens * kvBytesPerToken), ...model.lowerTierBytes() },
       documentTokensEvaluated,
       ingestMs,
       compactPositions: compact,
@@ -329,7 +327,7 @@ export class TieredConversation extends ConversationBase {
   }
 
   private score(candidates: Candidate[], probe: AddonDecodeResult, queryTokens: number, prefix: DocumentPrefix | null, shifts: Int32Array | null): Float64Array {
-    const layers = this.model.parts.scoringLayers;
+    const layers = this.model.scoringLayers;
     const captures = layers.map((layer) => probe.captures?.find((c) => c.layer === layer));
     const first = captures[0];
     if (!first?.queries || captures.some((c) => !c?.queries)) throw new RequestError('INTERNAL', 'The probe captured no queries.');
@@ -376,12 +374,7 @@ export class TieredConversation extends ConversationBase {
   private packed: { prefix: DocumentPrefix | null; lastTurn: string | undefined; array: Float32Array } | null = null;
 
   private turnSource(turn: TurnChunk): SpliceSource {
-    const { cpu, disk } = this.model.parts;
-    return tieredSource(turn, cpu, disk, this.diskKey, turn.ref);
-  }
-
-  private get diskKey(): string {
-    return turnsDiskKey(this.id);
+    return this.model.turnStore.source(this.id, turn);
   }
 
   /**
@@ -400,25 +393,25 @@ export class TieredConversation extends ConversationBase {
     const next = await this.prefixWithTurns([...this.history, { role: 'user', text: question }, { role: 'assistant', text: answer }]);
     let keep = 0;
     while (keep < tokens.length && next[posStart + keep] === tokens[keep]) keep++;
-    const keys = concatKeys(decodes, this.model.parts.scoringLayers, tokens.length);
+    const keys = concatKeys(decodes, this.model.scoringLayers, tokens.length);
     await this.storeCells(posStart, tokens.slice(0, keep), (start, stop) => keys.map((k) => computeAbstract(k, start - posStart, stop - posStart)));
     await tiers.dropLoose();
   }
 
   /** Captures the loose cells [posStart, posStart + tokens.length) as turn chunks, on disk before their rows. */
   private async storeCells(posStart: number, tokens: number[], abstractOf: (start: number, stop: number) => Float32Array[]): Promise<void> {
-    const { tiers, parts } = this.model;
+    const { tiers, turnStore } = this.model;
+    const chunkMax = this.model.settings.chunkMaxTokens;
     const end = posStart + tokens.length;
-    for (let start = posStart; start < end; start += parts.settings.chunkMaxTokens) {
-      const stop = Math.min(end, start + parts.settings.chunkMaxTokens);
+    for (let start = posStart; start < end; start += chunkMax) {
+      const stop = Math.min(end, start + chunkMax);
       const index = (this.turns.at(-1)?.index ?? -1) + 1;
       const key = this.turnKey(index);
       const blob = await tiers.captureLoose(key, start, stop);
       const abstract = concatLayerAbstracts(abstractOf(start, stop));
-      const ref = await parts.disk.append(this.diskKey, blob);
+      const ref = await turnStore.putBlob(this.id, key, blob);
       const turn: TurnChunk = { index, key, posStart: start, posEnd: stop, tokens: tokens.slice(start - posStart, stop - posStart), abstract, ref };
-      if (this.persistent) parts.kv.addTurn(this.id, { ...turn, prefixKey: this.turnsPrefixKey });
-      parts.cpu.put(key, blob);
+      if (this.persistent) turnStore.addRow(this.id, { ...turn, prefixKey: this.turnsPrefixKey });
       this.turns.push(turn);
       this.packed = null;
     }
@@ -429,8 +422,8 @@ export class TieredConversation extends ConversationBase {
    * and the most recent chunks, and stores them as turn chunks. Returns `to`.
    */
   private async catchUpTurns(full: readonly number[], from: number, to: number, prefix: DocumentPrefix | null): Promise<number> {
-    const { tiers, parts } = this.model;
-    const block = parts.settings.chunkMaxTokens;
+    const { tiers, scoringLayers } = this.model;
+    const block = this.model.settings.chunkMaxTokens;
     for (let start = from; start < to; start += block) {
       const stop = Math.min(to, start + block);
       await tiers.dropLoose();
@@ -438,8 +431,8 @@ export class TieredConversation extends ConversationBase {
       if (tiers.residentTokens + (stop - start) > tiers.budgetTokens || !candidates.every((c, i) => i < candidates.length - 1 || tiers.isResident(c.source.key))) {
         await tiers.makeResident(recentWindow(candidates, [candidates[0], candidates.at(-1)].filter((c): c is Candidate => c !== undefined), tiers.budgetTokens - (stop - start)).map((c) => c.source));
       }
-      const result = await tiers.decode(full.slice(start, stop), 'none', { layers: parts.scoringLayers, keys: true });
-      const keys = concatKeys([keysOnly(result)], parts.scoringLayers, stop - start);
+      const result = await tiers.decode(full.slice(start, stop), 'none', { layers: scoringLayers, keys: true });
+      const keys = concatKeys([keysOnly(result)], scoringLayers, stop - start);
       await this.storeCells(start, full.slice(start, stop), (a, b) => keys.map((k) => computeAbstract(k, a - start, b - start)));
     }
     return to;
@@ -467,7 +460,7 @@ export class TieredConversation extends ConversationBase {
   /** After a restart (or a change back to these documents): the turns stored for this prefix. */
   private async loadStoredTurns(prefixKey: string): Promise<void> {
     if (!this.persistent) return;
-    const rows = this.model.parts.kv.listTurns(this.id);
+    const rows = this.model.turnStore.rows(this.id);
     if (rows.some((row) => row.prefixKey !== prefixKey)) {
       await this.forgetStoredTurns();
       return;
@@ -480,7 +473,7 @@ export class TieredConversation extends ConversationBase {
   private async unloadTurns(): Promise<void> {
     for (const turn of this.turns) {
       await this.model.tiers.evict(turn.key);
-      this.model.parts.cpu.delete(turn.key);
+      this.model.turnStore.uncache(turn.key);
     }
     this.turns = [];
     this.packed = null;
@@ -488,8 +481,7 @@ export class TieredConversation extends ConversationBase {
 
   private async forgetStoredTurns(): Promise<void> {
     await this.unloadTurns();
-    if (this.persistent) this.model.parts.kv.deleteTurnsFrom(this.id, 0);
-    await this.model.parts.disk.removeDocument(this.diskKey).catch(() => undefined);
+    await this.model.turnStore.dropAll(this.id, this.persistent);
   }
 
   /** Forgets turn chunks from `from` on (they no longer match the rendered conversation): rows, blobs, cells. */
@@ -502,13 +494,11 @@ export class TieredConversation extends ConversationBase {
     const dropped = this.turns.slice(from);
     for (const turn of dropped) {
       await this.model.tiers.evict(turn.key);
-      this.model.parts.cpu.delete(turn.key);
+      this.model.turnStore.uncache(turn.key);
     }
     this.turns = this.turns.slice(0, from);
     this.packed = null;
-    if (this.persistent) this.model.parts.kv.deleteTurnsFrom(this.id, dropped[0].index);
-    const end = blobEnd(this.turns[from - 1].ref);
-    await this.model.parts.disk.truncateTo(this.diskKey, end.segment, end.offset);
+    await this.model.turnStore.dropFrom(this.id, dropped[0].index, blobEnd(this.turns[from - 1].ref), this.persistent);
   }
 
   /** Where each document chunk of the last answer's prefix lives now, and whether that answer read it. */

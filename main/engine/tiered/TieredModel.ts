@@ -16,6 +16,7 @@ import type { AddonModelInfo, NativeTierContext, NativeTierModel } from './nativ
 import type { EngineTurn } from '../Engine.ts';
 import type { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 import { TieredConversation } from './TieredConversation.ts';
+import { TurnStore } from './TurnStore.ts';
 import { TierManager, type SpliceSource } from './TierManager.ts';
 import type { RopeSpec } from './positions/ropeRotation.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
@@ -82,8 +83,10 @@ export interface DocumentPrefix {
 
 export class TieredModel implements EngineModel {
   readonly info: LoadedModelInfo;
-  readonly parts: TieredModelParts;
+  private readonly parts: TieredModelParts;
   readonly tiers: TierManager;
+  /** A conversation's stored turns: their blobs (CPU tier, disk) and rows. */
+  readonly turnStore: TurnStore;
   readonly renderer: AsyncPromptRenderer;
   private readonly prefixes = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
   private readonly prefixBySet = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
@@ -97,6 +100,7 @@ export class TieredModel implements EngineModel {
 
   constructor(parts: TieredModelParts) {
     this.parts = parts;
+    this.turnStore = new TurnStore(parts);
     this.compactPositions = parts.canShift;
     this.ropeSpec = parts.ropeSpec;
     this.info = parts.info;
@@ -116,6 +120,29 @@ export class TieredModel implements EngineModel {
   createConversation(options: { id?: string } = {}): EngineConversation {
     this.assertAlive();
     return new TieredConversation(this, options.id);
+  }
+
+  /** The engine settings this model opened with (chunk bounds resolved for its GPU budget). */
+  get settings(): ResolvedSettings {
+    return this.parts.settings;
+  }
+
+  get scoringLayers(): number[] {
+    return this.parts.scoringLayers;
+  }
+
+  get selectionMode(): SelectionMode {
+    return this.parts.selectionMode;
+  }
+
+  /** The model's vocabulary (node-llama-cpp, vocab-only): end-of-generation tokens, detokenizing a stream. */
+  get vocab(): LlamaModel {
+    return this.parts.vocab;
+  }
+
+  /** Bytes of KV now held by the CPU tier and stored on disk, for an answer's metrics. */
+  lowerTierBytes(): { cpu: number; disk: number } {
+    return { cpu: this.parts.cpu.stats().bytes, disk: this.parts.disk.usedBytes() };
   }
 
   /** Asks run one at a time: they share the GPU tier. */

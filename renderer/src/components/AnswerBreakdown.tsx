@@ -2,6 +2,7 @@ import type { AskMetrics } from '../../../preload/api.ts';
 import { formatBytes } from '../format/formatBytes.ts';
 import { formatCount } from '../format/formatCount.ts';
 import { formatMs } from '../format/formatMs.ts';
+import './AnswerBreakdown.css';
 
 interface Phase {
   key: string;

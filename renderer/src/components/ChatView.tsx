@@ -6,6 +6,7 @@ import { MessageList } from './MessageList.tsx';
 import { NoModelHint } from './NoModelHint.tsx';
 import { Icon } from './Icon.tsx';
 import { IngestProgressBar } from './IngestProgressBar.tsx';
+import './ChatView.css';
 
 export function ChatView() {
   const conversation = useStrata(selectActiveConversation);

@@ -1,5 +1,6 @@
 import { useStrata } from '../store/useStrata.ts';
 import { ConversationItem } from './ConversationItem.tsx';
+import './ConversationList.css';
 
 export function ConversationList() {
   const conversations = useStrata((s) => s.conversations);

@@ -4,6 +4,7 @@ import { selectActiveResidency } from '../store/selectors.ts';
 import { useStrata } from '../store/useStrata.ts';
 import { Icon } from './Icon.tsx';
 import { tierLabels } from './TierUsage.tsx';
+import './DocumentView.css';
 
 /** Text without a residency map is still split, so a 1 MB document is not one giant text node. */
 const PLAIN_PIECE_CHARS = 4096;

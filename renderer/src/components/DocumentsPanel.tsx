@@ -4,6 +4,7 @@ import { AddDocumentsButton } from './AddDocumentsButton.tsx';
 import { DocumentItem } from './DocumentItem.tsx';
 import { ImportList } from './ImportList.tsx';
 import welcomeSample from '../../../resources/samples/welcome.md?raw';
+import './DocumentsPanel.css';
 
 export function DocumentsPanel() {
   const documents = useStrata((s) => s.documents);

@@ -1,3 +1,5 @@
+import './DropOverlay.css';
+
 export function DropOverlay({ visible }: { visible: boolean }) {
   if (!visible) return null;
   return (

@@ -1,6 +1,7 @@
 import { ModelBadge } from './ModelBadge.tsx';
 import { ModelPicker } from './ModelPicker.tsx';
 import { RecentModels } from './RecentModels.tsx';
+import './Header.css';
 
 export function Header() {
   return (

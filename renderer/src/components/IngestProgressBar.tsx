@@ -3,6 +3,7 @@ import { formatCount } from '../format/formatCount.ts';
 import { formatDuration } from '../format/formatDuration.ts';
 import { selectActiveIngest } from '../store/selectors.ts';
 import { useStrata } from '../store/useStrata.ts';
+import './IngestProgressBar.css';
 
 /** The conversation's documents being read into the KV tiers before the answer can start. */
 export function IngestProgressBar() {

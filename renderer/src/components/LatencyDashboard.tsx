@@ -5,6 +5,7 @@ import { useStrata } from '../store/useStrata.ts';
 import { AnswerBreakdown } from './AnswerBreakdown.tsx';
 import { LatencyHistory } from './LatencyHistory.tsx';
 import { TokenTimelineChart, interTokenMs } from './TokenTimelineChart.tsx';
+import './LatencyDashboard.css';
 
 /** Tokens per second over the last second of a timeline (or its whole length when shorter). */
 function recentRate(elapsedMs: number[]): number | null {

@@ -3,6 +3,7 @@ import type { Stream } from '../store/createChatSlice.ts';
 import { MarkdownText } from './MarkdownText.tsx';
 import { MessageActions } from './MessageActions.tsx';
 import { MessageMetrics } from './MessageMetrics.tsx';
+import './MessageItem.css';
 
 type Props =
   | { message: MessageInfo; stream?: undefined; canRegenerate?: boolean }

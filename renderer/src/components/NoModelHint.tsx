@@ -3,6 +3,7 @@ import type { LocalModelFile } from '../../../preload/api.ts';
 import { formatBytes } from '../format/formatBytes.ts';
 import { useStrata } from '../store/useStrata.ts';
 import { RecommendedModel } from './models/RecommendedModel.tsx';
+import './NoModelHint.css';
 
 const SOURCE_LABELS: Record<LocalModelFile['source'], string> = {
   strata: 'Strata models folder',

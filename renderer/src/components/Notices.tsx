@@ -1,6 +1,7 @@
 import { useStrata } from '../store/useStrata.ts';
 import { Icon } from './Icon.tsx';
 import { ModelErrorAlert } from './ModelErrorAlert.tsx';
+import './Notices.css';
 
 /** Errors and hints that are not tied to one row: model load failures, failed calls. */
 export function Notices() {

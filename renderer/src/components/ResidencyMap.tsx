@@ -3,6 +3,7 @@ import type { ChunkResidency, DocumentInfo } from '../../../preload/api.ts';
 import { formatCount } from '../format/formatCount.ts';
 import { useStrata } from '../store/useStrata.ts';
 import { tierLabels } from './TierUsage.tsx';
+import './ResidencyMap.css';
 
 export function chunkLabel(chunk: ChunkResidency): string {
   return `Chunk ${chunk.index}: ${tierLabels[chunk.tier]}${chunk.read ? ', read' : ''}`;

@@ -1,6 +1,7 @@
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
 import { ANSWER_SETTINGS, type EngineKind, type EngineSettings, type ErrorPayload, type KvCacheType } from '../../../preload/api.ts';
 import { useStrata } from '../store/useStrata.ts';
+import './SettingsPanel.css';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;

@@ -6,6 +6,7 @@ import { LatencyDashboard } from './LatencyDashboard.tsx';
 import { MemoryDashboard } from './MemoryDashboard.tsx';
 import { ModelsPanel } from './models/ModelsPanel.tsx';
 import { SettingsPanel } from './SettingsPanel.tsx';
+import './SidePanel.css';
 
 const tabs: { id: SidePanelTab; label: string }[] = [
   { id: 'documents', label: 'Documents' },
