@@ -1,36 +1,28 @@
 // The implementation of the contract in preload/api.ts, run in the engine process (or in a CLI
-// command's own process). It composes the pieces and validates requests: ModelHost (the one open
-// model, fallback), DocumentImporter (imports, token counts), SettingsStore (transactional settings),
-// Telemetry (memory and residency pushes), ModelLibrary (the Models panel); what stays here is the
-// answer queue (one answer per conversation, a cancellable queue across them) and the conversations.
+// command's own process). It validates requests and composes the pieces: ModelHost (the one open
+// model, fallback), DocumentImporter (imports, token counts), ChatRunner (the answers and their queue),
+// SettingsStore (transactional settings), Telemetry (memory and residency pushes), ModelLibrary (the
+// Models panel). Owns the catalog and the engines.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type {
-  AppInfo,
-  ConversationInfo,
-  DocumentInfo,
-  EngineSettings,
-  HostKind,
-  MessageInfo,
-  ModelInfo,
-  StrataApi,
-  StrataEvents,
-} from '../../preload/api.ts';
-import { DocumentImporter } from './DocumentImporter.ts';
-import { ModelHost, type OpenModel } from './ModelHost.ts';
-import { SettingsStore } from './SettingsStore.ts';
-import { Telemetry } from './Telemetry.ts';
+import type { AppInfo, EngineSettings, HostKind, ModelInfo, StrataApi, StrataEvents } from '../../preload/api.ts';
 import { ANSWER_SETTINGS } from '../../preload/api.ts';
 import { Catalog } from '../catalog/Catalog.ts';
 import { DocumentError } from '../engine/documents/DocumentError.ts';
-import type { Engine, EngineConversation, EngineModel } from '../engine/Engine.ts';
-import { DisposedError, RequestError, errorPayload } from '../engine/errors.ts';
-import { defaultModelSearchDirs, findLocalModels, type ModelSearchDir } from './models/findLocalModels.ts';
-import { hfEndpoint } from './models/hubClient.ts';
-import { ModelLibrary } from './models/ModelLibrary.ts';
+import type { Engine } from '../engine/Engine.ts';
+import { DisposedError, RequestError } from '../engine/errors.ts';
 import { getLlamaRuntime } from '../engine/llamaRuntime.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
 import { TieredEngine, tieredEngineUnavailableReason, type TieredEngineOptions } from '../engine/tiered/TieredEngine.ts';
+import { ChatRunner } from './ChatRunner.ts';
+import { DocumentImporter } from './DocumentImporter.ts';
+import { ModelHost, type OpenModel } from './ModelHost.ts';
+import { defaultModelSearchDirs, findLocalModels, type ModelSearchDir } from './models/findLocalModels.ts';
+import { hfEndpoint } from './models/hubClient.ts';
+import { ModelLibrary } from './models/ModelLibrary.ts';
+import { requireIds, requireString } from './requireArgs.ts';
+import { SettingsStore } from './SettingsStore.ts';
+import { Telemetry } from './Telemetry.ts';
 
 export type EventSink = <E extends keyof StrataEvents>(event: E, payload: StrataEvents[E]) => void;
 
@@ -68,12 +60,7 @@ export class StrataService implements StrataApi {
   private readonly tieredEngine: Engine | null;
   private readonly emit: EventSink;
   private readonly host: ModelHost;
-  private readonly conversations = new Map<string, EngineConversation>();
-  private readonly asks = new Map<string, { controller: AbortController; conversationId: string }>();
-  /** The conversation each running or queued answer belongs to: one at a time per conversation. */
-  private readonly answering = new Map<string, string>();
-  /** Answers run one at a time (they share the model); a queued one waits here and can be cancelled. */
-  private askQueue: Promise<void> = Promise.resolve();
+  private readonly chats: ChatRunner;
   private readonly settingsStore: SettingsStore;
   private readonly telemetry: Telemetry;
   private readonly importer: DocumentImporter;
@@ -90,7 +77,7 @@ export class StrataService implements StrataApi {
     this.telemetry = new Telemetry({
       emit: this.emit,
       openModel: () => (this.openModel ? { model: this.openModel.model, engine: this.openModel.info.engine } : null),
-      conversation: (id) => this.conversations.get(id),
+      conversation: (id) => this.chats.conversation(id),
     });
     this.importer = new DocumentImporter({
       catalog: this.catalog,
@@ -119,8 +106,7 @@ export class StrataService implements StrataApi {
       settings: () => this.currentSettings(),
       onOpened: (info) => this.importer.countMissingTokens(info.id),
       onClosing: async () => {
-        for (const conversation of this.conversations.values()) await conversation.dispose();
-        this.conversations.clear();
+        await this.chats.releaseConversations();
       },
       isDisposed: () => this.disposed,
     });
@@ -137,6 +123,14 @@ export class StrataService implements StrataApi {
     this.ready = Promise.resolve(this.tieredEngine?.sweep?.())
       .then(() => undefined)
       .catch((error: unknown) => this.emit('app.onNotice', { message: `Cleaning up the KV cache folder failed: ${(error as Error).message}`, tone: 'error' }));
+    this.chats = new ChatRunner({
+      catalog: this.catalog,
+      emit: this.emit,
+      telemetry: this.telemetry,
+      settings: () => this.currentSettings(),
+      requireModel: () => this.host.require(),
+      ready: this.ready,
+    });
   }
 
   /** Resolves once the start-up sweep is done (tests and the soak check disk accounting after it). */
@@ -201,7 +195,7 @@ export class StrataService implements StrataApi {
       const id = requireString(req?.id, 'id');
       // An answer reading this document stops first (cleanly, at its next chunk), then its KV goes.
       const readers = new Set(this.catalog.listConversations().filter((c) => c.documentIds.includes(id)).map((c) => c.id));
-      for (const ask of this.asks.values()) if (readers.has(ask.conversationId)) ask.controller.abort();
+      this.chats.stop(readers);
       await this.tieredEngine?.forgetDocument?.(id);
       this.catalog.removeDocument(id);
       this.emit('documents.onChanged', { reason: 'removed' });
@@ -226,7 +220,7 @@ export class StrataService implements StrataApi {
       if (stopped > 0) {
         this.emit('app.onNotice', { message: `Stopped ${stopped === 1 ? 'the answer' : `${stopped} answers`} in progress to apply the new engine settings.`, tone: 'info' });
       }
-      await this.askQueue;
+      await this.chats.idle();
       // Transactional: the new values are stored only if the model opens with them; otherwise the
       // model reopens with the stored ones and the error says why.
       try {
@@ -245,8 +239,7 @@ export class StrataService implements StrataApi {
 
   /** Stops every running and queued answer; returns how many. */
   private cancelAllAsks(): number {
-    for (const ask of this.asks.values()) ask.controller.abort();
-    return this.asks.size;
+    return this.chats.stop();
   }
 
   private currentSettings(): EngineSettings {
@@ -273,15 +266,16 @@ export class StrataService implements StrataApi {
     },
     deleteConversation: async (req) => {
       const id = requireString(req?.conversationId, 'conversationId');
-      for (const ask of this.asks.values()) if (ask.conversationId === id) ask.controller.abort();
-      await this.conversations.get(id)?.dispose();
-      this.conversations.delete(id);
+      await this.chats.forgetConversation(id);
       this.catalog.deleteConversation(id);
       await this.tieredEngine?.forgetConversation?.(id);
       void this.catalog.reclaimSpace().catch(() => undefined);
     },
     messages: async (req) => this.catalog.listMessages(requireString(req?.conversationId, 'conversationId')),
-    ask: async (req) => this.ask(req),
+    ask: async (req) => {
+      this.assertAlive();
+      return this.chats.ask(req);
+    },
     regenerate: async (req) => {
       const conversationId = requireString(req?.conversationId, 'conversationId');
       const messages = this.catalog.listMessages(conversationId);
@@ -289,10 +283,11 @@ export class StrataService implements StrataApi {
       if (lastQuestion < 0) throw new RequestError('NOTHING_TO_REGENERATE', 'This conversation has no answer to regenerate yet.');
       const question = messages[lastQuestion].text;
       // Nothing is removed until the new answer can start (ask checks the model and the conversation first).
-      return this.ask({ requestId: req.requestId, conversationId, question, maxTokens: req.maxTokens }, messages.slice(lastQuestion).map((m) => m.id));
+      this.assertAlive();
+      return this.chats.ask({ requestId: req.requestId, conversationId, question, maxTokens: req.maxTokens }, messages.slice(lastQuestion).map((m) => m.id));
     },
     cancel: async (req) => {
-      this.asks.get(requireString(req?.requestId, 'requestId'))?.controller.abort();
+      this.chats.cancel(requireString(req?.requestId, 'requestId'));
     },
   };
 
@@ -320,116 +315,6 @@ export class StrataService implements StrataApi {
     return this.host.current;
   }
 
-  /**
-   * One answer at a time per conversation (a second ask is refused with ASK_IN_PROGRESS, never
-   * interleaved); answers of different conversations queue and can be stopped while queued.
-   * `replacing`: messages a regenerate removes, only once this answer can start.
-   */
-  private async ask(req: Parameters<StrataApi['chat']['ask']>[0], replacing: string[] = []): Promise<MessageInfo> {
-    this.assertAlive();
-    const requestId = requireString(req?.requestId, 'requestId');
-    const conversationId = requireString(req?.conversationId, 'conversationId');
-    const question = requireString(req?.question, 'question');
-    if (question.trim() === '') throw new RequestError('EMPTY_QUESTION', 'Type a question first.');
-    if (req.maxTokens !== undefined && (!Number.isInteger(req.maxTokens) || req.maxTokens < 1 || req.maxTokens > 65536)) {
-      throw new RequestError('INVALID_ARGUMENT', `maxTokens must be an integer from 1 to 65536, got ${String(req.maxTokens)}`);
-    }
-    if (this.asks.has(requestId)) throw new RequestError('DUPLICATE_REQUEST', `A question with request id ${requestId} is already running.`);
-    const conversation = this.catalog.getConversation(conversationId);
-    if (this.answering.has(conversationId)) {
-      throw new RequestError('ASK_IN_PROGRESS', 'This conversation is still answering the previous question: wait for it or stop it first.');
-    }
-    this.answering.set(conversationId, requestId);
-    const controller = new AbortController();
-    this.asks.set(requestId, { controller, conversationId });
-    let userMessage: MessageInfo;
-    let open: OpenModel;
-    try {
-      open = await this.host.require();
-      if (replacing.length > 0) this.catalog.deleteMessages(replacing);
-      userMessage = this.catalog.addMessage({ conversationId, role: 'user', text: question, status: 'complete' });
-    } catch (error) {
-      this.asks.delete(requestId);
-      this.answering.delete(conversationId);
-      throw error;
-    }
-    const history = this.catalog.listMessages(conversationId).filter((m) => m.id !== userMessage.id);
-    this.emit('chat.onAskStarted', { requestId, conversationId, userMessage });
-
-    // Wait for the answers ahead of this one; a stop while queued ends it without touching the model.
-    const previous = this.askQueue;
-    let done!: () => void;
-    this.askQueue = new Promise<void>((resolve) => (done = resolve));
-    let streamed = '';
-    let stopMemoryPush: (() => void) | null = null;
-    try {
-      await Promise.race([previous, abortedPromise(controller.signal)]);
-      await this.ready;
-      if (controller.signal.aborted) return this.finishAsk(requestId, { conversationId, role: 'assistant', text: '', status: 'stopped' });
-      open = await this.host.require();
-      const askedAt = performance.now();
-      stopMemoryPush = this.telemetry.startMemoryPush();
-      const engineConversation = this.engineConversation(conversationId, open.model);
-      engineConversation.setDocuments(conversation.documentIds.map((id) => ({ id, text: this.catalog.getDocumentText(id) })));
-      engineConversation.setHistory(completedTurns(history));
-      const settings = this.currentSettings();
-      engineConversation.setInstructions(settings.systemPrompt);
-      const result = await engineConversation.ask(question, {
-        maxTokens: req.maxTokens ?? settings.answerMaxTokens ?? undefined,
-        temperature: settings.temperature,
-        signal: controller.signal,
-        onIngestProgress: (tokensDone, tokenCount) => this.emit('chat.onIngestProgress', { requestId, conversationId, tokensDone, tokenCount }),
-        onResidencyChange: () => this.telemetry.emitResidency(conversationId),
-        onNotice: (message) => this.emit('app.onNotice', { message, tone: 'info' }),
-        onKvEvicted: ({ documentIds, bytes }) => this.emit('app.onNotice', { message: this.evictionNotice(documentIds, bytes), tone: 'info' }),
-        onTextChunk: (text) => {
-          streamed += text;
-          this.emit('chat.onToken', { requestId, conversationId, text, elapsedMs: performance.now() - askedAt });
-        },
-      });
-      return this.finishAsk(requestId, {
-        conversationId,
-        role: 'assistant',
-        text: result.text,
-        status: result.stopReason === 'abort' ? 'stopped' : 'complete',
-        metrics: result.metrics,
-      });
-    } catch (error) {
-      // Stopped while the documents were still being read: a stopped answer, and the reading resumes next time.
-      if (controller.signal.aborted) return this.finishAsk(requestId, { conversationId, role: 'assistant', text: streamed, status: 'stopped' });
-      // The question and whatever streamed stay in the conversation with the reason it failed.
-      return this.finishAsk(requestId, { conversationId, role: 'assistant', text: streamed, status: 'error', error: errorPayload(error) });
-    } finally {
-      this.asks.delete(requestId);
-      this.answering.delete(conversationId);
-      stopMemoryPush?.();
-      this.telemetry.emitResidency(conversationId);
-      // The next answer starts only after this one and everything queued before it.
-      void previous.then(done, done);
-    }
-  }
-
-  private evictionNotice(documentIds: string[], bytes: number): string {
-    const names = documentIds.map((id) => this.catalog.getDocument(id)?.fileName).filter((n): n is string => !!n);
-    const what = names.length > 0 ? names.join(', ') : `${documentIds.length} document(s)`;
-    return `To stay within the disk budget, the stored KV cache of ${what} (${(bytes / 2 ** 20).toFixed(1)} MiB, least recently used) was dropped; it is read again when a question needs it.`;
-  }
-
-  private finishAsk(requestId: string, answer: Parameters<Catalog['addMessage']>[0]): MessageInfo {
-    const message = this.catalog.addMessage(answer);
-    this.emit('chat.onAskFinished', { requestId, conversationId: answer.conversationId, message });
-    return message;
-  }
-
-  private engineConversation(conversationId: string, model: EngineModel): EngineConversation {
-    let conversation = this.conversations.get(conversationId);
-    if (!conversation) {
-      conversation = model.createConversation({ id: conversationId });
-      this.conversations.set(conversationId, conversation);
-    }
-    return conversation;
-  }
-
   private defaultTitle(documentIds: string[]): string {
     const first = documentIds.length > 0 ? this.catalog.getDocument(documentIds[0]) : null;
     return first ? first.fileName : 'New conversation';
@@ -455,7 +340,7 @@ export class StrataService implements StrataApi {
     await this.library.dispose();
     // The start-up sweep may still be creating the KV folder: let it finish before anything closes.
     await this.ready;
-    for (const ask of this.asks.values()) ask.controller.abort();
+    this.chats.stop();
     await this.closeModel();
     await this.importer.dispose();
     await this.standardEngine.dispose();
@@ -467,34 +352,3 @@ export class StrataService implements StrataApi {
     if (this.disposed) throw new DisposedError('StrataService');
   }
 }
-
-/** Completed question/answer pairs, in order; failed answers are left out of the prompt. */
-function completedTurns(messages: MessageInfo[]): { role: 'user' | 'assistant'; text: string }[] {
-  const turns: { role: 'user' | 'assistant'; text: string }[] = [];
-  for (let i = 0; i + 1 < messages.length; i++) {
-    const question = messages[i];
-    const answer = messages[i + 1];
-    if (question.role === 'user' && answer.role === 'assistant' && answer.status !== 'error') {
-      turns.push({ role: 'user', text: question.text }, { role: 'assistant', text: answer.text });
-      i++;
-    }
-  }
-  return turns;
-}
-
-/** Resolves when the signal aborts (never, if it does not). */
-function abortedPromise(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
-function requireString(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value === '') throw new RequestError('INVALID_ARGUMENT', `${name} must be a non-empty string`);
-  return value;
-}
-
-function requireIds(value: unknown): string[] {
-  if (!Array.isArray(value) || !value.every((id) => typeof id === 'string')) throw new RequestError('INVALID_ARGUMENT', 'documentIds must be an array of strings');
-  return value;
-}
-
