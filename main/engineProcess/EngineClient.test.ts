@@ -13,6 +13,7 @@ import { decodeFrame, encodeFrame, type ServerFrame } from '../../preload/wire.t
 import { ensureTestModel } from '../engine/testModels/cli.ts';
 import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
 import { BrowserHost } from '../host/BrowserHost.ts';
+import { latenciesDuring as during, p99 } from '../test/latenciesDuring.ts';
 import { tempDir } from '../test/tempDir.ts';
 import { engineEntryUrl } from './engineEntry.ts';
 import { EngineClient } from './EngineClient.ts';
@@ -133,8 +134,6 @@ function socketApi(url: URL, token: string): Promise<{ info: () => Promise<Envel
   });
 }
 
-const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.99))];
-
 test('the UI side stays responsive: app.info round-trips through the browser host in ≤ 50 ms (p99) while the engine opens a model and reads a 128K-token document', { timeout: 600_000 }, async (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Strata</title>');
@@ -156,23 +155,11 @@ test('the UI side stays responsive: app.info round-trips through the browser hos
   t.after(() => socket.close());
   const api = buildApi((channel, arg) => client.call(channel, arg));
 
-  // A call every 10 ms; each latency runs from when it was due, so a blocked UI side counts.
-  const latenciesDuring = async (work: Promise<unknown>) => {
-    let done = false;
-    void work.finally(() => (done = true)).catch(() => undefined);
-    const latencies: number[] = [];
-    const start = performance.now();
-    for (let k = 0; !done; k++) {
-      const due = start + k * 10;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const latenciesDuring = (work: Promise<unknown>) =>
+    during(async () => {
       const envelope = await socket.info();
       assert.ok(envelope.ok);
-      latencies.push(performance.now() - due);
-    }
-    await work;
-    return latencies;
-  };
+    }, work);
 
   await api.settings.update({ gpuBudgetTokens: 2048 });
   const opening = await latenciesDuring(api.models.open({ path: await ensureTestModel('needle') }));

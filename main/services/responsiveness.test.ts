@@ -7,29 +7,9 @@ import { ensureTestModel } from '../engine/testModels/cli.ts';
 import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
 import { tempDir } from '../test/tempDir.ts';
 import { StrataService } from './StrataService.ts';
+import { latenciesDuring as during, p99 } from '../test/latenciesDuring.ts';
 
-/**
- * A client that sends app.info every 10 ms until `work` settles: each latency runs from when the call
- * was due, so time the event loop spends blocked counts against the calls waiting behind it.
- */
-async function latenciesDuring(service: StrataService, work: Promise<unknown>): Promise<number[]> {
-  let done = false;
-  void work.finally(() => (done = true)).catch(() => undefined);
-  const latencies: number[] = [];
-  const start = performance.now();
-  for (let k = 0; !done; k++) {
-    const due = start + k * 10;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    await new Promise((resolve) => setImmediate(resolve));
-    await service.app.info();
-    latencies.push(performance.now() - due);
-  }
-  await work;
-  return latencies;
-}
-
-const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.99))];
+const latenciesDuring = (service: StrataService, work: Promise<unknown>) => during(() => service.app.info(), work);
 
 test('app.info answers within 100 ms (p99) while a model opens over a 25 MB library and while a document is read', { timeout: 600_000 }, async (t) => {
   const modelPath = await ensureTestModel('needle');
