@@ -5,6 +5,8 @@ import type { AskMetrics, ChunkResidency, EngineKind, MemorySnapshot } from './e
 export interface EngineDocument {
   id: string;
   text: string;
+  /** The text's SHA-256 when the caller knows it (the catalog does): an ask then hashes no document text. */
+  sha256?: string;
 }
 
 export interface EngineTurn {

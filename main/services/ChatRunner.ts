@@ -120,7 +120,8 @@ export class ChatRunner {
       const askedAt = performance.now();
       stopMemoryPush = this.options.telemetry.startMemoryPush();
       const engineConversation = this.engineConversation(conversationId, open.model);
-      engineConversation.setDocuments(conversation.documentIds.map((id) => ({ id, text: this.options.catalog.getDocumentText(id) })));
+      const { catalog } = this.options;
+      engineConversation.setDocuments(conversation.documentIds.map((id) => ({ id, text: catalog.getDocumentText(id), sha256: catalog.getDocument(id)?.sha256 })));
       engineConversation.setHistory(completedTurns(history));
       const settings = this.options.settings();
       engineConversation.setInstructions(settings.systemPrompt);

@@ -160,7 +160,7 @@ export class TieredModel implements EngineModel {
   async documentPrefix(documents: readonly EngineDocument[], options: AskOptions): Promise<{ prefix: DocumentPrefix | null; evaluatedTokens: number }> {
     if (documents.length === 0) return { prefix: null, evaluatedTokens: 0 };
     // Rendering a long prefix tokenizes the documents twice: remember it per document set and texts.
-    const setKey = createHash('sha256').update(JSON.stringify(documents.map((doc) => [doc.id, doc.text.length]))).update(documents.map((doc) => doc.text).join('\0')).digest('hex');
+    const setKey = documentSetKey(documents);
     const known = this.prefixBySet.get(setKey);
     if (known) {
       this.parts.kv.touchIngest(known.ingestId);
@@ -475,4 +475,14 @@ function workerRenderer(tokenizer: TokenizerWorker, hasChatTemplate: boolean): A
       return a.slice(0, commonPrefixLength(a, b));
     },
   };
+}
+
+/**
+ * Names a document set and its texts: from the catalog's SHA-256s when every document has one (an ask
+ * then hashes no text), else by hashing the texts.
+ */
+function documentSetKey(documents: readonly EngineDocument[]): string {
+  const hash = createHash('sha256').update(JSON.stringify(documents.map((doc) => [doc.id, doc.text.length, doc.sha256 ?? null])));
+  if (documents.some((doc) => doc.sha256 === undefined)) for (const doc of documents) hash.update(doc.text).update('\0');
+  return hash.digest('hex');
 }
