@@ -19,7 +19,7 @@ import { DocumentImporter } from './DocumentImporter.ts';
 import { ModelHost, type OpenModel } from './ModelHost.ts';
 import { defaultModelSearchDirs, findLocalModels, type ModelSearchDir } from './models/findLocalModels.ts';
 import { hfEndpoint } from './models/hubClient.ts';
-import { ModelLibrary } from './models/ModelLibrary.ts';
+import { LIBRARY_METHOD_NAMES, ModelLibrary } from './models/ModelLibrary.ts';
 import { requireIds, requireString } from './requireArgs.ts';
 import { SettingsStore } from './SettingsStore.ts';
 import { Telemetry } from './Telemetry.ts';
@@ -322,9 +322,8 @@ export class StrataService implements StrataApi {
 
   /** The Models panel's methods (ModelLibrary, made in the constructor: looked up at call time). */
   private libraryMethods(): ModelLibrary['methods'] {
-    const names = ['catalog', 'fit', 'recommended', 'searchHub', 'repoFiles', 'downloads', 'download', 'cancelDownload', 'discardDownload', 'deleteFile'] as const;
     return Object.fromEntries(
-      names.map((name) => [
+      LIBRARY_METHOD_NAMES.map((name) => [
         name,
         async (req: never) => {
           this.assertAlive();

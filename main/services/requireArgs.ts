@@ -11,3 +11,9 @@ export function requireIds(value: unknown): string[] {
   return value;
 }
 
+
+/** A non-empty text after trimming, trimmed. */
+export function requireText(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new RequestError('INVALID_ARGUMENT', `${name} must be a non-empty string`);
+  return value.trim();
+}

@@ -5,13 +5,17 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DownloadInfo } from '../../../preload/api.ts';
-import { errorPayload, RequestError } from '../../engine/errors.ts';
+import { errorPayload } from '../../engine/errors.ts';
 import { parseHfUri } from './hubClient.ts';
-import { discardStaged, pulledPath, pullModel, STAGING_DIR, stagedBytes } from './pullModel.ts';
+import { discardStaged, pullModel, STAGING_DIR, stagedBytes } from './pullModel.ts';
 
 const RECORDS_FILE = 'downloads.json';
 const PROGRESS_EVERY_MS = 250;
-const RECORD_EVERY_MS = 5_000;
+
+/** A download's state with nothing moving: no speed, no time left, no file, no error unless given. */
+function downloadInfo(uri: string, state: DownloadInfo['state'], more: Partial<DownloadInfo> = {}): DownloadInfo {
+  return { uri, fileName: basename(parseHfUri(uri).file), state, downloadedBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: null, ...more };
+}
 
 interface DownloadRecord {
   uri: string;
@@ -48,17 +52,7 @@ export class ModelDownloads {
     const list = [...this.running.values()].map((r) => ({ ...r.info }));
     for (const record of await this.loadRecords()) {
       if (this.running.has(record.uri)) continue;
-      list.push({
-        uri: record.uri,
-        fileName: basename(parseHfUri(record.uri).file),
-        state: 'paused',
-        downloadedBytes: await stagedBytes(this.options.modelsDir, record.uri),
-        totalBytes: record.totalBytes,
-        bytesPerSecond: 0,
-        secondsLeft: null,
-        path: null,
-        error: null,
-      });
+      list.push(downloadInfo(record.uri, 'paused', { downloadedBytes: await stagedBytes(this.options.modelsDir, record.uri), totalBytes: record.totalBytes }));
     }
     return list;
   }
@@ -68,12 +62,10 @@ export class ModelDownloads {
    * 'paused' after cancel, or 'failed' with the error (a damaged file is removed).
    */
   start(uri: string): Promise<DownloadInfo> {
-    parseHfUri(uri);
     const already = this.running.get(uri);
     if (already) return already.done;
-    const controller = new AbortController();
-    const info: DownloadInfo = { uri, fileName: basename(parseHfUri(uri).file), state: 'downloading', downloadedBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: null };
-    const running: Running = { info, controller, done: Promise.resolve(info) };
+    const info = downloadInfo(uri, 'downloading');
+    const running: Running = { info, controller: new AbortController(), done: Promise.resolve(info) };
     this.running.set(uri, running);
     running.done = this.run(running);
     return running.done;
@@ -93,7 +85,7 @@ export class ModelDownloads {
     }
     await discardStaged(this.options.modelsDir, uri);
     await this.updateRecords((records) => records.filter((r) => r.uri !== uri));
-    this.options.onChange?.({ uri, fileName: basename(parseHfUri(uri).file), state: 'discarded', downloadedBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: null });
+    this.options.onChange?.(downloadInfo(uri, 'discarded'));
   }
 
   /** Pauses every running download (its partial file stays for the next run). */
@@ -106,13 +98,7 @@ export class ModelDownloads {
     const { info, controller } = running;
     const { uri } = info;
     let lastEmit = 0;
-    let lastRecord = 0;
     let trailing: NodeJS.Timeout | null = null;
-    const record = () => {
-      lastRecord = performance.now();
-      const { totalBytes } = info;
-      return this.updateRecords((records) => records.map((r) => (r.uri === uri ? { ...r, totalBytes } : r)));
-    };
     // At most every PROGRESS_EVERY_MS, and the latest state always goes out (a line that goes quiet
     // must still show how far it got).
     const emit = (force = false) => {
@@ -139,10 +125,13 @@ export class ModelDownloads {
         endpoint: this.options.endpoint(),
         signal: controller.signal,
         stallMs: this.options.stallMs,
-        onProgress: (_done, _total, detail) => {
-          const firstTotal = info.totalBytes === 0 && detail.totalBytes > 0;
+        onProgress: (detail) => {
+          // The record keeps the size for the paused row after a restart (the bytes are the part file's).
+          if (info.totalBytes === 0 && detail.totalBytes > 0) {
+            const { totalBytes } = detail;
+            void this.updateRecords((records) => records.map((r) => (r.uri === uri ? { ...r, totalBytes } : r)));
+          }
           Object.assign(info, detail);
-          if (firstTotal || performance.now() - lastRecord >= RECORD_EVERY_MS) void record();
           emit();
         },
         onVerifying: () => {
@@ -158,7 +147,6 @@ export class ModelDownloads {
       if (controller.signal.aborted) {
         Object.assign(info, { state: 'paused', bytesPerSecond: 0, secondsLeft: null });
         info.downloadedBytes = await stagedBytes(this.options.modelsDir, uri);
-        await record();
       } else {
         const payload = errorPayload(error);
         const damaged = payload.code === 'DOWNLOAD_CORRUPT' || payload.code === 'NOT_FOUND' || payload.code === 'BAD_MODEL_URI';
@@ -168,11 +156,12 @@ export class ModelDownloads {
           await this.updateRecords((records) => records.filter((r) => r.uri !== uri));
         }
         Object.assign(info, { state: damaged ? 'failed' : 'paused', error: payload, bytesPerSecond: 0, secondsLeft: null });
-        if (!damaged) await record();
       }
     } finally {
       this.running.delete(uri);
     }
+    // Whatever the outcome, the record says so before the caller hears it (a restart may follow).
+    await this.writing.catch(() => undefined);
     emit(true);
     if (trailing) clearTimeout(trailing);
     return { ...info };
@@ -198,16 +187,3 @@ export class ModelDownloads {
     return this.writing;
   }
 }
-
-/** A model file in Strata's own models folder (the only one Strata deletes from). */
-export function isInModelsDir(modelsDir: string, path: string): boolean {
-  return join(modelsDir, basename(path)) === path && /\.gguf$/i.test(path);
-}
-
-export function requireHfUri(uri: unknown): string {
-  if (typeof uri !== 'string' || uri.trim() === '') throw new RequestError('INVALID_ARGUMENT', 'uri must be hf:OWNER/REPO/FILE.gguf');
-  parseHfUri(uri);
-  return uri.trim();
-}
-
-export { pulledPath };

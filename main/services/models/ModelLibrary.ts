@@ -2,16 +2,21 @@
 // machine" per model, Hub search, downloads, and deleting files from Strata's own models folder.
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Llama } from 'node-llama-cpp';
 import type { CatalogModel, DownloadInfo, EngineSettings, HubModelFile, ModelFit, StrataApi } from '../../../preload/api.ts';
 import { RequestError } from '../../engine/errors.ts';
+import { requireText } from '../requireArgs.ts';
 import { curatedModels, type CuratedModel } from './curatedModels.ts';
-import { listRepoFiles, parseHfUri, searchGgufRepos } from './hubClient.ts';
+import { isModelEntryFile } from './findLocalModels.ts';
+import { listRepoFiles, parseHfUri, requireHfUri, searchGgufRepos } from './hubClient.ts';
 import { estimateFit, pickRecommended } from './modelFit.ts';
-import { isInModelsDir, ModelDownloads, pulledPath, requireHfUri } from './ModelDownloads.ts';
+import { ModelDownloads } from './ModelDownloads.ts';
+import { pulledPath } from './pullModel.ts';
 
-type LibraryMethods = Pick<StrataApi['models'], 'catalog' | 'fit' | 'recommended' | 'searchHub' | 'repoFiles' | 'downloads' | 'download' | 'cancelDownload' | 'discardDownload' | 'deleteFile'>;
+/** The models.* methods this class serves (StrataService wraps each in its liveness check). */
+export const LIBRARY_METHOD_NAMES = ['catalog', 'fit', 'recommended', 'searchHub', 'repoFiles', 'downloads', 'download', 'cancelDownload', 'discardDownload', 'deleteFile'] as const;
+type LibraryMethods = Pick<StrataApi['models'], (typeof LIBRARY_METHOD_NAMES)[number]>;
 
 export interface ModelLibraryOptions {
   modelsDir: string;
@@ -57,7 +62,7 @@ export class ModelLibrary {
       if (!match) throw new RequestError('INVALID_ARGUMENT', `${repo} is not a Hub repository; give it as OWNER/REPO.`);
       const files = await listRepoFiles(this.options.endpoint(), match[1], match[2]);
       return files
-        .filter((f) => /\.gguf$/i.test(f.path) && (/-(\d{5})-of-\d{5}\.gguf$/i.exec(f.path)?.[1] ?? '00001') === '00001') // a split model by its first part
+        .filter((f) => isModelEntryFile(f.path))
         .map((f): HubModelFile => ({ uri: `hf:${repo}/${f.path}`, fileName: basename(f.path), sizeBytes: f.sizeBytes }));
     },
     downloads: async () => this.downloadsManager.list(),
@@ -66,7 +71,8 @@ export class ModelLibrary {
     discardDownload: async (req) => this.downloadsManager.discard(requireHfUri(req?.uri)),
     deleteFile: async (req) => {
       const path = requireText(req?.path, 'path');
-      if (!isInModelsDir(this.options.modelsDir, path)) {
+      // Only a .gguf directly in Strata's own folder: never LM Studio's, the Hub cache's, or anything else.
+      if (join(this.options.modelsDir, basename(path)) !== path || !/\.gguf$/i.test(path)) {
         throw new RequestError('NOT_ALLOWED', `${path} is not in Strata's models folder (${this.options.modelsDir}); Strata deletes only the models it downloaded.`);
       }
       if (!existsSync(path)) throw new RequestError('NOT_FOUND', `File not found: ${path}`);
@@ -95,9 +101,4 @@ export class ModelLibrary {
     }
     return estimateFit({ uri, source, endpoint: this.options.endpoint(), llama: await this.options.llama(), settings: this.options.settings() });
   }
-}
-
-function requireText(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new RequestError('INVALID_ARGUMENT', `${name} must be a non-empty string`);
-  return value.trim();
 }

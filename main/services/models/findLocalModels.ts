@@ -27,14 +27,19 @@ export function defaultModelSearchDirs(dataDir: string, env: NodeJS.ProcessEnv =
   ];
 }
 
+/** A .gguf file a model is opened by: a whole model, or the first part of a split one (-00001-of-N). */
+export function isModelEntryFile(name: string): boolean {
+  if (!/\.gguf$/i.test(name)) return false;
+  const part = /-(\d{5})-of-\d{5}\.gguf$/i.exec(name);
+  return part === null || part[1] === '00001';
+}
+
 export async function findLocalModels(dirs: readonly ModelSearchDir[]): Promise<LocalModelFile[]> {
   const found = new Map<string, LocalModelFile>();
   for (const { dir, source } of dirs) {
     await walk(dir, 0, async (path) => {
       const name = basename(path);
-      if (!/\.gguf$/i.test(name)) return;
-      const part = /-(\d{5})-of-(\d{5})\.gguf$/i.exec(name);
-      if (part && part[1] !== '00001') return;
+      if (!isModelEntryFile(name)) return;
       const real = await realpath(path).catch(() => null); // the HF cache links snapshots to blobs
       if (real === null || found.has(real)) return;
       const info = await stat(real).catch(() => null);

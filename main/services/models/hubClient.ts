@@ -1,7 +1,7 @@
 // What Strata asks the Hugging Face Hub (or a mirror: STRATA_HF_ENDPOINT) besides the file itself:
 // a repository's file list with each file's size and SHA-256 (Git LFS metadata, the download check),
 // and a search of GGUF repositories. The tests answer these from main/test/fakeHub.ts.
-import { StrataError } from '../../engine/errors.ts';
+import { RequestError, StrataError } from '../../engine/errors.ts';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co/';
 
@@ -22,6 +22,13 @@ export function parseHfUri(uri: string): HfFileRef {
   const match = /^hf:([^/\s]+)\/([^/\s:]+)\/(.+\.gguf)$/i.exec(uri.trim());
   if (!match) throw new StrataError('BAD_MODEL_URI', `${uri} is not a model file URI; give it as hf:OWNER/REPO/FILE.gguf (the file's path in the repository).`);
   return { owner: match[1], repo: match[2], file: match[3] };
+}
+
+/** A request's model URI, checked (INVALID_ARGUMENT when missing, BAD_MODEL_URI when malformed). */
+export function requireHfUri(uri: unknown): string {
+  if (typeof uri !== 'string' || uri.trim() === '') throw new RequestError('INVALID_ARGUMENT', 'uri must be hf:OWNER/REPO/FILE.gguf');
+  parseHfUri(uri);
+  return uri.trim();
 }
 
 export interface HubFile {

@@ -21,7 +21,7 @@ test('pulls a model, checks it against the tree listing, refuses and removes a d
   t.after(() => hub.close());
   const dir = tempDir(t);
   const progress: number[] = [];
-  const pulled = await pullModel({ uri: 'hf:strata-test/tiny-GGUF/tiny-Q4_K_M.gguf', modelsDir: dir, endpoint: hub.endpoint, onProgress: (done) => progress.push(done) });
+  const pulled = await pullModel({ uri: 'hf:strata-test/tiny-GGUF/tiny-Q4_K_M.gguf', modelsDir: dir, endpoint: hub.endpoint, onProgress: ({ downloadedBytes }) => progress.push(downloadedBytes) });
   assert.deepEqual(readFileSync(pulled.path), Buffer.from(good));
   assert.equal(pulled.sizeBytes, good.length);
   assert.ok(progress.length > 0 && progress.at(-1) === good.length, 'progress reaches the size');

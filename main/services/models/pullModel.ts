@@ -9,7 +9,7 @@
 // while a connection was stalled. A byte-exact Range resume is a few lines of fetch.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { StrataError } from '../../engine/errors.ts';
 import { expectedFile, hfEndpoint, parseHfUri, type HfFileRef } from './hubClient.ts';
@@ -39,7 +39,7 @@ export interface PullRequest {
   modelsDir: string;
   endpoint?: string;
   signal?: AbortSignal;
-  onProgress?: (downloadedBytes: number, totalBytes: number, detail: PullProgress) => void;
+  onProgress?: (progress: PullProgress) => void;
   /** The download is complete and its SHA-256 is being checked. */
   onVerifying?: () => void;
   /** How long a silent connection is waited for (tests shorten it). */
@@ -82,7 +82,7 @@ export async function pullModel(request: PullRequest): Promise<PulledModel> {
   const speed = speedMeter();
   await fetchResumable(resolveUrl(endpoint, ref), part, expected.sizeBytes, request.signal, request.stallMs ?? DEFAULT_STALL_MS, (done) => {
     const bytesPerSecond = speed(done);
-    request.onProgress?.(done, expected.sizeBytes, {
+    request.onProgress?.({
       downloadedBytes: done,
       totalBytes: expected.sizeBytes,
       bytesPerSecond,
@@ -184,9 +184,7 @@ function speedMeter(): (done: number) => number {
 
 /** Removes what a download left in the staging folder. */
 export async function discardStaged(modelsDir: string, uri: string): Promise<void> {
-  const name = basename(parseHfUri(uri).file);
-  const entries = await readdir(join(modelsDir, STAGING_DIR)).catch(() => [] as string[]);
-  for (const entry of entries) if (entry === name || entry.startsWith(`${name}.`)) await rm(join(modelsDir, STAGING_DIR, entry), { force: true });
+  await rm(stagedPath(modelsDir, uri), { force: true });
 }
 
 async function fileSha256(path: string, signal?: AbortSignal): Promise<string> {
