@@ -89,6 +89,16 @@ test('the engine killed mid-answer: the answer ends as an error, the user is tol
   assert.equal(next.status, 'complete');
   assert.equal(next.text.trim(), hay.needles[1].values.join(' '));
   assert.equal((await api.documents.list()).length, 1, 'nothing stored was lost');
+
+  // The model the new engine reopened by itself is open, not "being opened": a second death reopens it too.
+  const notices = () => events.filter((e) => e.event === 'app.onNotice').length;
+  const noticesBefore = notices();
+  process.kill(client.pid!, 'SIGKILL');
+  await until(() => notices() > noticesBefore, 'the second notice');
+  const second = events.filter((e) => e.event === 'app.onNotice').at(-1)!;
+  assert.doesNotMatch((second.payload as { message: string }).message, /not opened again/);
+  await until(() => events.slice(events.lastIndexOf(second)).some((e) => e.event === 'models.onStatus' && e.payload.state === 'ready'), 'the model to reopen again');
+  assert.equal(client.startCount, 3);
 });
 
 test('the engine killed while opening a model: restarted without reopening that model, and the notice says why', { timeout: 120_000 }, async (t) => {

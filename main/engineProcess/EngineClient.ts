@@ -33,7 +33,6 @@ const STDERR_LINES_KEPT = 20;
 
 interface Pending {
   channel: Channel;
-  arg: unknown;
   resolve: (envelope: Envelope<unknown>) => void;
 }
 
@@ -92,18 +91,20 @@ export class EngineClient {
     if (this.stoppedFor !== null) return { ok: false, error: { code: 'ENGINE_STOPPED', message: this.stoppedFor } };
     const transport = this.transport;
     if (!transport) return { ok: false, error: { code: 'ENGINE_STOPPED', message: 'The engine is not running.' } };
-    if (channel === 'models.open') this.openingPath = typeof (arg as { path?: unknown })?.path === 'string' ? (arg as { path: string }).path : null;
+    return this.send(transport, channel, arg);
+  }
+
+  /** One call to this engine process; resolved by its result, or by its death (onDeath). */
+  private send(transport: EngineTransport, channel: Channel, arg: unknown): Promise<Envelope<unknown>> {
     const id = this.nextId++;
     return new Promise<Envelope<unknown>>((resolve) => {
-      this.pending.set(id, { channel, arg, resolve });
+      this.pending.set(id, { channel, resolve });
       try {
         transport.send({ kind: 'call', id, channel, arg });
       } catch (error) {
         this.pending.delete(id);
         resolve({ ok: false, error: { code: 'ENGINE_STOPPED', message: `The engine could not be reached: ${(error as Error).message}` } });
       }
-    }).finally(() => {
-      if (channel === 'models.open') this.openingPath = null;
     });
   }
 
@@ -168,9 +169,12 @@ export class EngineClient {
       case 'event':
         if (message.event === 'models.onStatus') {
           const status = message.payload as StrataEvents['models.onStatus'];
-          if (status.state === 'ready') this.openPath = status.path;
-          else if (status.state === 'closed' || status.state === 'failed') this.openPath = null;
-          else if (status.state === 'loading') this.openingPath = status.path;
+          // Which model is open, and which one is opening (a death then may be its fault), from the
+          // engine's own reports: a model it reopens by itself reports them too.
+          if (status.state === 'loading') this.openingPath = status.path;
+          else if (status.state === 'ready') [this.openPath, this.openingPath] = [status.path, null];
+          else if (status.state === 'failed') [this.openPath, this.openingPath] = [null, null];
+          else this.openPath = null;
         }
         this.options.emit(message.event, message.payload as never);
         return;
@@ -183,11 +187,7 @@ export class EngineClient {
   private async fetchAppInfo(): Promise<void> {
     const transport = this.transport;
     if (!transport) return;
-    const id = this.nextId++;
-    const envelope = await new Promise<Envelope<unknown>>((resolve) => {
-      this.pending.set(id, { channel: 'app.info', arg: undefined, resolve });
-      transport.send({ kind: 'call', id, channel: 'app.info', arg: undefined });
-    });
+    const envelope = await this.send(transport, 'app.info', undefined);
     if (envelope.ok) this.appInfo = envelope.value as AppInfo;
   }
 
