@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
-import WebSocket from 'ws';
-import { buildApi, type Envelope, type StrataEvents } from '../../preload/api.ts';
-import { decodeFrame, encodeFrame, type ServerFrame } from '../../preload/wire.ts';
+import type { StrataEvents } from '../../preload/api.ts';
 import { ensureTestModel } from '../engine/testModels/cli.ts';
 import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
 import { BrowserHost } from '../host/BrowserHost.ts';
 import { latenciesDuring as during, p99 } from '../test/latenciesDuring.ts';
+import { clientApi, connect } from '../test/socketClient.ts';
 import { tempDir } from '../test/tempDir.ts';
 import { engineEntryUrl } from './engineEntry.ts';
 import { EngineClient } from './EngineClient.ts';
@@ -120,56 +119,19 @@ test('the engine killed while opening a model: restarted without reopening that 
   assert.equal((await client.api.models.open({ path: modelPath })).path, modelPath);
 });
 
-function socketApi(url: URL, token: string): Promise<{ info: () => Promise<Envelope<unknown>>; close: () => void }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${url.port}/api?token=${token}`, { origin: `http://127.0.0.1:${url.port}` });
-    let nextId = 1;
-    const pending = new Map<number, (envelope: Envelope<unknown>) => void>();
-    ws.on('message', (data) => {
-      const frame = decodeFrame<ServerFrame>(data.toString());
-      if (frame.type === 'reply') pending.get(frame.id)?.(frame.envelope);
-    });
-    ws.once('open', () =>
-      resolve({
-        info: () =>
-          new Promise((done) => {
-            const id = nextId++;
-            pending.set(id, done);
-            ws.send(encodeFrame({ type: 'call', id, channel: 'app.info', arg: undefined }));
-          }),
-        close: () => ws.close(),
-      }),
-    );
-    ws.once('error', reject);
-  });
-}
-
 test('the UI side stays responsive: app.info round-trips through the browser host in ≤ 50 ms (p99) while the engine opens a model and reads a 128K-token document', { timeout: 600_000 }, async (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Strata</title>');
   let host: BrowserHost | null = null;
-  const entry = await engineEntryUrl();
-  const client: EngineClient = new EngineClient({
-    startOptions: { dataDir: join(dir, 'data'), host: 'browser', version: 'test' },
-    startProcess: (options) => forkEngineProcess(entry, options, (line) => client.noteStderr(line)),
-    emit: (event, payload) => host?.broadcast(event, payload),
-  });
-  await client.start();
+  const { client } = await startEngine(t, join(dir, 'data'), (e) => host?.broadcast(e.event, e.payload));
   host = new BrowserHost({ api: client.api, rendererDir: dir });
   const url = new URL(await host.listen());
-  t.after(async () => {
-    await host.close();
-    await client.dispose();
-  });
-  const socket = await socketApi(url, host.token);
-  t.after(() => socket.close());
-  const api = buildApi((channel, arg) => client.call(channel, arg));
-
-  const latenciesDuring = (work: Promise<unknown>) =>
-    during(async () => {
-      const envelope = await socket.info();
-      assert.ok(envelope.ok);
-    }, work);
+  t.after(() => host.close());
+  const ws = await connect(url, { token: host.token });
+  t.after(() => ws.close());
+  const page = clientApi(ws).api;
+  const { api } = client;
+  const latenciesDuring = (work: Promise<unknown>) => during(() => page.app.info(), work);
 
   await api.settings.update({ gpuBudgetTokens: 2048 });
   const opening = await latenciesDuring(api.models.open({ path: await ensureTestModel('needle') }));

@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
-import WebSocket from 'ws';
-import { buildApi, type Envelope, type StrataApi } from '../../preload/api.ts';
-import { encodeFrame, decodeFrame, type ServerFrame } from '../../preload/wire.ts';
+import type { Envelope } from '../../preload/api.ts';
+import { decodeFrame, type ServerFrame } from '../../preload/wire.ts';
 import { StrataService } from '../services/StrataService.ts';
+import { clientApi, connect } from '../test/socketClient.ts';
 import { tempDir } from '../test/tempDir.ts';
 import { BrowserHost } from './BrowserHost.ts';
 
@@ -34,37 +34,6 @@ function httpGet(url: URL, path: string, headers: Record<string, string> = {}): 
     req.on('error', reject);
     req.end();
   });
-}
-
-function connect(url: URL, { token, origin, host }: { token?: string; origin?: string; host?: string }): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${url.port}/api?token=${token ?? ''}`, {
-      origin: origin ?? `http://127.0.0.1:${url.port}`,
-      headers: host ? { Host: host } : {},
-    });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-  });
-}
-
-function clientApi(ws: WebSocket): { api: StrataApi; events: ServerFrame[] } {
-  let nextId = 1;
-  const pending = new Map<number, (envelope: Envelope<unknown>) => void>();
-  const events: ServerFrame[] = [];
-  ws.on('message', (data) => {
-    const frame = decodeFrame<ServerFrame>(data.toString());
-    if (frame.type === 'reply') pending.get(frame.id)?.(frame.envelope);
-    else events.push(frame);
-  });
-  const api = buildApi((channel, arg) => {
-    const id = nextId++;
-    return new Promise((resolve) => {
-      pending.set(id, resolve);
-      ws.send(encodeFrame({ type: 'call', id, channel, arg }));
-    });
-  });
-  return { api, events };
 }
 
 test('serves the renderer only to its own Host, and never outside its folder', async (t) => {
