@@ -2,24 +2,15 @@
 // split over byte tokens included), and each token costs a constant amount of detokenizing, not the
 // whole answer again.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import test from 'node:test';
 import type { Token } from 'node-llama-cpp';
-import { tempDir } from '../../test/tempDir.ts';
-import { getLlamaRuntime } from '../llamaRuntime.ts';
-import { ensureTestModel } from '../testModels/cli.ts';
-import { makeRandomModel } from '../testModels/makeRandomModel.ts';
+import { loadTestVocabularies } from '../testModels/testVocabularies.ts';
 import { TextStream } from './TextStream.ts';
 
 const TEXT = 'river light K17 : V04 V09 .\n\nstone naïve — 東京, a "quote" and tabs\tend. ';
 
 test('streamed chunks join to the whole detokenized answer, at a constant cost per token', { timeout: 60_000 }, async (t) => {
-  const llama = await getLlamaRuntime();
-  const randomPath = join(tempDir(t), 'r.gguf');
-  await makeRandomModel(randomPath, { layers: 1, embd: 32, heads: 2, kvHeads: 1, headDim: 16, vocab: 600, type: 'f32', seed: 1 });
-  for (const path of [await ensureTestModel('needle'), randomPath]) {
-    const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
-    t.after(() => model.dispose());
+  for (const model of await loadTestVocabularies(t)) {
     const tokens = model.tokenize(TEXT.repeat(40)) as Token[];
     let detokenized = 0;
     const counting = {
