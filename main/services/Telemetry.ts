@@ -1,9 +1,9 @@
 // What the Memory and Latency dashboards hear without asking: memory snapshots when the tiers change
 // (at most every TIER_SAMPLE_INTERVAL_MS) and every MEMORY_PUSH_MS while an answer runs, and the
 // residency map of a conversation when its working set changes.
-import type { MemorySnapshot } from '../engine/engineTypes.ts';
+import type { ResidencySnapshot } from '../../preload/api.ts';
 import type { EngineConversation, EngineModel } from '../engine/Engine.ts';
-import type { EngineKind } from '../engine/engineTypes.ts';
+import type { EngineKind, MemorySnapshot } from '../engine/engineTypes.ts';
 import type { EventSink } from './StrataService.ts';
 
 const TIER_SAMPLE_INTERVAL_MS = 100;
@@ -41,7 +41,7 @@ export class Telemetry {
     };
   }
 
-  residency(conversationId: string): { conversationId: string; chunks: NonNullable<ReturnType<NonNullable<EngineConversation['residency']>>> } | null {
+  residency(conversationId: string): ResidencySnapshot | null {
     const chunks = this.sources.conversation(conversationId)?.residency?.() ?? null;
     return chunks ? { conversationId, chunks } : null;
   }

@@ -2,13 +2,13 @@ import type { CatalogModel } from '../../../../preload/api.ts';
 import { formatBytes } from '../../format/formatBytes.ts';
 import { formatCount } from '../../format/formatCount.ts';
 import { useStrata } from '../../store/useStrata.ts';
+import { DeleteModelButton } from './DeleteModelButton.tsx';
 import { FitBadge } from './FitBadge.tsx';
 
 /** One model of the catalog: its facts, whether it fits, and Download / Open / Delete. */
 export function CatalogModelRow({ model }: { model: CatalogModel }) {
   const startDownload = useStrata((s) => s.startDownload);
   const openModel = useStrata((s) => s.openModel);
-  const deleteModelFile = useStrata((s) => s.deleteModelFile);
   const loading = useStrata((s) => s.modelLoadingPath !== null);
   const openPath = useStrata((s) => s.model?.path ?? null);
   const download = useStrata((s) => s.downloads[model.uri] ?? model.download);
@@ -29,16 +29,7 @@ export function CatalogModelRow({ model }: { model: CatalogModel }) {
             <button type="button" className="button button-small button-primary" disabled={loading || openPath === model.localPath} onClick={() => void openModel(model.localPath!)}>
               {openPath === model.localPath ? 'Open now' : 'Open'}
             </button>
-            <button
-              type="button"
-              className="button button-small button-danger"
-              aria-label={`Delete ${model.name}`}
-              onClick={() => {
-                if (window.confirm(`Delete ${model.name} (${formatBytes(model.sizeBytes)}) from Strata's models folder?`)) void deleteModelFile(model.localPath!);
-              }}
-            >
-              Delete
-            </button>
+            <DeleteModelButton name={model.name} sizeBytes={model.sizeBytes} path={model.localPath} />
           </>
         ) : (
           <button type="button" className="button button-small" disabled={downloading} aria-label={`Download ${model.name}`} onClick={() => void startDownload(model.uri)}>

@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
-import { formatBytes } from '../../format/formatBytes.ts';
 import { useStrata } from '../../store/useStrata.ts';
 import { CatalogModelRow } from './CatalogModelRow.tsx';
+import { LocalModelList } from './LocalModelList.tsx';
 import { DownloadRow } from './DownloadRow.tsx';
 import { HubSearch } from './HubSearch.tsx';
 import './models.css';
@@ -13,10 +13,6 @@ export function ModelsPanel() {
   const localModels = useStrata((s) => s.localModels);
   const loadCatalog = useStrata((s) => s.loadCatalog);
   const findLocalModels = useStrata((s) => s.findLocalModels);
-  const openModel = useStrata((s) => s.openModel);
-  const deleteModelFile = useStrata((s) => s.deleteModelFile);
-  const loading = useStrata((s) => s.modelLoadingPath !== null);
-  const openPath = useStrata((s) => s.model?.path ?? null);
   useEffect(() => {
     void loadCatalog();
     void findLocalModels();
@@ -53,29 +49,7 @@ export function ModelsPanel() {
       <section aria-label="On this machine">
         <h3 className="dashboard-heading">On this machine</h3>
         {localModels && localModels.length === 0 && <p className="hint">No GGUF files found in Strata's models folder, LM Studio's or the Hugging Face cache.</p>}
-        <ul className="local-models" aria-label="Models on this machine">
-          {(localModels ?? []).map((m) => (
-            <li key={m.path} className="local-model">
-              <span className="local-model-name" title={m.path}>{m.fileName}</span>
-              <span className="local-model-meta">{formatBytes(m.sizeBytes)}</span>
-              <button type="button" className="button button-small" disabled={loading || openPath === m.path} aria-label={`Open ${m.fileName}`} onClick={() => void openModel(m.path)}>
-                Open
-              </button>
-              {m.source === 'strata' && (
-                <button
-                  type="button"
-                  className="button button-small button-danger"
-                  aria-label={`Delete ${m.fileName}`}
-                  onClick={() => {
-                    if (window.confirm(`Delete ${m.fileName} (${formatBytes(m.sizeBytes)}) from Strata's models folder?`)) void deleteModelFile(m.path);
-                  }}
-                >
-                  Delete
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
+        <LocalModelList models={localModels ?? []} deletable />
       </section>
     </div>
   );
