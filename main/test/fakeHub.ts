@@ -15,8 +15,8 @@ export interface FakeHubFile {
   pieceDelayMs?: number;
   /** Serves only the first N bytes (a file cut short on the server) while the listing promises all. */
   servedBytes?: number;
-  /** GETs of ranges that start at or past this byte send nothing until releaseStalls() (a line gone quiet). */
-  stallFromByte?: number;
+  /** Until releaseStalls(), a GET sends the file up to this byte and then nothing, holding the line open (a line gone quiet). */
+  stallAfterBytes?: number;
 }
 
 export interface FakeHub {
@@ -27,7 +27,7 @@ export interface FakeHub {
   requestedBytes: Map<string, number>;
   /** Bytes of a slow file (pieceDelayMs) actually sent before the client hung up, per file. */
   sentBytes: Map<string, number>;
-  /** Ends the stall of stallFromByte: held requests are dropped, new ones are served. */
+  /** Ends the stall of stallAfterBytes: held requests are dropped, new ones are served whole. */
   releaseStalls(): void;
   close(): Promise<void>;
 }
@@ -74,14 +74,15 @@ export async function startFakeHub(owner: string, repo: string, files: Record<st
     const start = range ? Number(range[1]) : 0;
     const end = range && range[2] !== '' ? Number(range[2]) : body.length - 1;
     rangeStarts.set(path, [...(rangeStarts.get(path) ?? []), start]);
-    if (stalling && file.stallFromByte !== undefined && start >= file.stallFromByte) {
-      held.add(res);
-      res.once('close', () => held.delete(res));
-      return;
-    }
     const slice = body.subarray(start, end + 1);
     requestedBytes.set(path, (requestedBytes.get(path) ?? 0) + slice.length);
     res.writeHead(range ? 206 : 200, { ...common, 'Content-Length': slice.length, ...(range ? { 'Content-Range': `bytes ${start}-${end}/${body.length}` } : {}) });
+    if (stalling && file.stallAfterBytes !== undefined) {
+      held.add(res);
+      res.once('close', () => held.delete(res));
+      if (start < file.stallAfterBytes) res.write(body.subarray(start, file.stallAfterBytes));
+      return;
+    }
     if (file.cutAfterBytes !== undefined && !cut.has(path) && slice.length > file.cutAfterBytes) {
       cut.add(path);
       res.write(slice.subarray(0, file.cutAfterBytes), () => res.destroy()); // the connection drops mid-file

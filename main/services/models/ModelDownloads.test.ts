@@ -66,7 +66,7 @@ test('a download reports progress, pauses on cancel, resumes after a restart wit
 
 test('a line that goes quiet is asked again, then the download pauses with its bytes kept and resumes later', { timeout: 60_000 }, async (t) => {
   const body = bytes(4 * 2 ** 20, 7);
-  const hub = await startFakeHub('strata-test', 'quiet-GGUF', { 'quiet-Q4_K_M.gguf': { bytes: body, cutAfterBytes: 2 ** 20, stallFromByte: 2 ** 20 } });
+  const hub = await startFakeHub('strata-test', 'quiet-GGUF', { 'quiet-Q4_K_M.gguf': { bytes: body, stallAfterBytes: 2 ** 20 } });
   t.after(() => hub.close());
   const modelsDir = join(tempDir(t), 'models');
   const uri = 'hf:strata-test/quiet-GGUF/quiet-Q4_K_M.gguf';

@@ -163,7 +163,6 @@ export class ModelDownloads {
     // Whatever the outcome, the record says so before the caller hears it (a restart may follow).
     await this.writing.catch(() => undefined);
     emit(true);
-    if (trailing) clearTimeout(trailing);
     return { ...info };
   }
 

@@ -147,7 +147,10 @@ export const createModelLibrarySlice: SliceCreator<ModelLibrarySlice> = (set, ge
       else downloads[info.uri] = info;
       return { downloads };
     });
-    if (info.state === 'done' || info.state === 'failed') {
+    if (info.state === 'downloading') ended.delete(info.uri);
+    // The end arrives twice (the event, and download's reply): act on it once.
+    if ((info.state === 'done' || info.state === 'failed') && !ended.has(info.uri)) {
+      ended.add(info.uri);
       if (info.state === 'failed' && info.error) get().notify(`${info.fileName}: ${info.error.message}`);
       void get().loadCatalog();
       void get().findLocalModels();
@@ -157,6 +160,9 @@ export const createModelLibrarySlice: SliceCreator<ModelLibrarySlice> = (set, ge
     }
   },
 });
+
+/** Downloads whose end this window has acted on (refreshed the lists, told the user, opened the model). */
+const ended = new Set<string>();
 
 /** Downloads this window has seen running: newer than a list fetched meanwhile. */
 function liveOnly(downloads: Record<string, DownloadInfo>): Record<string, DownloadInfo> {
