@@ -22,7 +22,6 @@ import type { RopeSpec } from './positions/ropeRotation.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
 import { tieredSource } from './tiers/tieredSource.ts';
 import { forgetStoredIngest } from './tiers/forgetStoredIngest.ts';
-import { commonPrefixLength } from '../commonPrefixLength.ts';
 import type { DiskTier } from './tiers/DiskTier.ts';
 
 export type SelectionMode = 'scores' | 'recent';
@@ -469,11 +468,7 @@ function workerRenderer(tokenizer: TokenizerWorker, hasChatTemplate: boolean): A
   return {
     render: (documents, turns, question, instructions) => tokenizer.renderPrompt(documents, turns, question, hasChatTemplate, instructions),
     prefix: (documents) => tokenizer.renderPrefix(documents, hasChatTemplate),
-    // As promptLayout's prefixWithTurns: what two questions differing from their first character share.
-    prefixWithTurns: async (documents, turns, instructions) => {
-      const [a, b] = await Promise.all([tokenizer.renderPrompt(documents, turns, 'A', hasChatTemplate, instructions), tokenizer.renderPrompt(documents, turns, 'Z', hasChatTemplate, instructions)]);
-      return a.slice(0, commonPrefixLength(a, b));
-    },
+    prefixWithTurns: (documents, turns, instructions) => tokenizer.renderPrefixWithTurns(documents, turns, hasChatTemplate, instructions),
   };
 }
 

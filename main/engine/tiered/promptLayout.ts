@@ -3,7 +3,7 @@
 // with every question (turns and the question, evaluated per ask).
 import type { ChatWrapper, LlamaModel, Token } from 'node-llama-cpp';
 import { withBeginningToken } from '../bosToken.ts';
-import { commonPrefixLength } from '../commonPrefixLength.ts';
+import { commonPrefix } from '../commonPrefixLength.ts';
 import { documentsPlacement, resolveStableChatWrapper } from '../chatWrapper.ts';
 import type { EngineDocument, EngineTurn } from '../Engine.ts';
 import { chatHistory, rawPromptText } from '../promptText.ts';
@@ -22,13 +22,11 @@ export function createPromptRenderer(model: LlamaModel, hasChatTemplate: boolean
   // Two questions that differ from their first character share exactly the part before them (and
   // whatever the template puts before a question), wherever the tokenizer's merges fall.
   const prefixWithTurns = (documents: readonly EngineDocument[], turns: readonly EngineTurn[], instructions: string | null = null): Token[] => {
-    const a = render(documents, turns, 'A', instructions);
-    return a.slice(0, commonPrefixLength(a, render(documents, turns, 'Z', instructions)));
+    return commonPrefix(render(documents, turns, 'A', instructions), render(documents, turns, 'Z', instructions));
   };
   // The documents' part must not depend on the instructions: what no instructions and some share.
   const prefix = (documents: readonly EngineDocument[]): Token[] => {
-    const a = render(documents, [], 'A', null);
-    return a.slice(0, commonPrefixLength(a, render(documents, [], 'Z', 'Z')));
+    return commonPrefix(render(documents, [], 'A', null), render(documents, [], 'Z', 'Z'));
   };
   return { render, prefix, prefixWithTurns };
 }

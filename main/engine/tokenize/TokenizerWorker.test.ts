@@ -81,6 +81,7 @@ test('renderPrompt and renderPrefix equal createPromptRenderer on the main threa
       const prefix = await worker.renderPrefix(documents, hasChatTemplate);
       assert.deepEqual(prefix, renderer.prefix(documents));
       assert.ok(prefix.length > 0);
+      assert.deepEqual(await worker.renderPrefixWithTurns(documents, TURNS, hasChatTemplate, 'Be brief.'), renderer.prefixWithTurns(documents, TURNS, 'Be brief.'));
     }
   }
 });

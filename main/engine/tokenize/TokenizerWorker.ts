@@ -136,6 +136,13 @@ export class TokenizerWorker {
     return this.call((id) => ({ id, op: 'renderPrompt', ...request }), [], (value) => toTokens(value as Uint32Array));
   }
 
+  /** The documents, instructions and turns every next question shares, as createPromptRenderer(model, hasChatTemplate).prefixWithTurns computes it. */
+  async renderPrefixWithTurns(documents: readonly EngineDocument[], turns: readonly EngineTurn[], hasChatTemplate: boolean, instructions: string | null = null): Promise<Token[]> {
+    if (instructions !== null) assertText(instructions, 'instructions');
+    const request = { documents: plainDocuments(documents), turns: plainTurns(turns), hasChatTemplate: Boolean(hasChatTemplate), instructions };
+    return this.call((id) => ({ id, op: 'renderPrefixWithTurns', ...request }), [], (value) => toTokens(value as Uint32Array));
+  }
+
   /** The document part every question shares, as createPromptRenderer(model, hasChatTemplate).prefix computes it. */
   async renderPrefix(documents: readonly EngineDocument[], hasChatTemplate: boolean): Promise<Token[]> {
     const request = { documents: plainDocuments(documents), hasChatTemplate: Boolean(hasChatTemplate) };

@@ -19,6 +19,7 @@ export type TokenizerRequest =
   | { id: number; op: 'detokenizePieces'; tokens: Uint32Array }
   | { id: number; op: 'renderPrompt'; documents: EngineDocument[]; turns: EngineTurn[]; question: string; hasChatTemplate: boolean; instructions: string | null }
   | { id: number; op: 'renderPrefix'; documents: EngineDocument[]; hasChatTemplate: boolean }
+  | { id: number; op: 'renderPrefixWithTurns'; documents: EngineDocument[]; turns: EngineTurn[]; hasChatTemplate: boolean; instructions: string | null }
   /** Sent by dispose() (with [CLOSING] set) to wake an idle worker so that it exits. */
   | { id: 0; op: 'close' };
 

@@ -73,6 +73,8 @@ function serve(model: LlamaModel): void {
           return postTokens(request.id, renderer(request.hasChatTemplate).render(request.documents, request.turns, request.question, request.instructions));
         case 'renderPrefix':
           return postTokens(request.id, renderer(request.hasChatTemplate).prefix(request.documents));
+        case 'renderPrefixWithTurns':
+          return postTokens(request.id, renderer(request.hasChatTemplate).prefixWithTurns(request.documents, request.turns, request.instructions));
         case 'detokenizePieces': {
           const pieces = tokenPieces(model, Array.from(request.tokens) as Token[]);
           const packed: PackedPieces = { text: pieces.join(''), lengths: Uint32Array.from(pieces, (piece) => piece.length) };
