@@ -77,21 +77,21 @@ export async function estimateFit(request: { uri: string; source: string; endpoi
 /** The model to offer first: of those that fit (GPU before partly before CPU), the largest one. */
 export function pickRecommended<T extends { uri: string; sizeBytes: number; engine: string }>(models: readonly T[], fits: ReadonlyMap<string, ModelFit>): T | null {
   const rank: Record<ModelFit['verdict'], number> = { fits: 3, partial: 2, cpu: 1, 'too-large': 0, unknown: 0 };
-  let best: T | null = null;
-  let bestKey: [number, number, number] = [0, 0, 0];
+  // Compared in order: how well it fits, whether the tiered engine runs it, then size — on a GPU the
+  // largest that fits answers best, on a CPU a smaller model answers sooner.
+  const key = (model: T, fit: ModelFit) => [rank[fit.verdict], model.engine === 'tiered' ? 1 : 0, fit.verdict === 'cpu' ? -model.sizeBytes : model.sizeBytes];
+  const better = (a: number[], b: number[]) => {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] > b[i];
+    return false;
+  };
+  let best: { model: T; key: number[] } | null = null;
   for (const model of models) {
     const fit = fits.get(model.uri);
-    const r = fit ? rank[fit.verdict] : 0;
-    if (r === 0) continue;
-    // On a CPU, a smaller model answers sooner; on a GPU, the largest that fits answers best.
-    const size = fit?.verdict === 'cpu' ? -model.sizeBytes : model.sizeBytes;
-    const key: [number, number, number] = [r, model.engine === 'tiered' ? 1 : 0, size];
-    if (best === null || key[0] > bestKey[0] || (key[0] === bestKey[0] && (key[1] > bestKey[1] || (key[1] === bestKey[1] && key[2] > bestKey[2])))) {
-      best = model;
-      bestKey = key;
-    }
+    if (!fit || rank[fit.verdict] === 0) continue;
+    const k = key(model, fit);
+    if (best === null || better(k, best.key)) best = { model, key: k };
   }
-  return best;
+  return best?.model ?? null;
 }
 
 function gib(bytes: number): string {
