@@ -125,24 +125,31 @@ export class KvCatalog {
    * ingest's progress, in one transaction. Chunks must come in index order (0, 1, 2, …).
    */
   addChunk(ingestId: string, chunk: KvChunk): void {
-    checkChunk(chunk);
+    this.addChunks(ingestId, [chunk]);
+  }
+
+  /** addChunk for several chunks in one transaction (an ingest's write-behind flush): all or none. */
+  addChunks(ingestId: string, chunks: readonly KvChunk[]): void {
+    chunks.forEach(checkChunk);
     this.db.transaction(() => {
       const ingest = this.getIngest(ingestId);
       if (ingest === null) throw new StrataError('NOT_FOUND', `No KV ingest with id ${ingestId}`);
       if (ingest.state !== 'running') throw new StrataError('KV_INGEST_NOT_RUNNING', `KV ingest ${ingestId} is ${ingest.state}; start it again before adding chunks`);
-      if (chunk.index !== ingest.chunkCount) {
-        throw new StrataError('KV_CHUNK_OUT_OF_ORDER', `KV ingest ${ingestId} expects chunk ${ingest.chunkCount} next, not chunk ${chunk.index}`);
-      }
-      const tokensDone = ingest.tokensDone + (chunk.tokenEnd - chunk.tokenStart);
-      if (tokensDone > ingest.tokenCount) {
-        throw new StrataError('KV_CHUNK_OUT_OF_RANGE', `Chunk ${chunk.index} takes KV ingest ${ingestId} to ${tokensDone} tokens, past its ${ingest.tokenCount}`);
-      }
-      this.db
-        .prepare(
-          `INSERT INTO kv_chunks (ingest_id, chunk_index, token_start, token_end, pos_start, pos_end, char_start, char_end, segment, offset, length, crc32, abstract)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
+      let tokensDone = ingest.tokensDone;
+      let expected = ingest.chunkCount;
+      const insert = this.db.prepare(
+        `INSERT INTO kv_chunks (ingest_id, chunk_index, token_start, token_end, pos_start, pos_end, char_start, char_end, segment, offset, length, crc32, abstract)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const chunk of chunks) {
+        if (chunk.index !== expected) {
+          throw new StrataError('KV_CHUNK_OUT_OF_ORDER', `KV ingest ${ingestId} expects chunk ${expected} next, not chunk ${chunk.index}`);
+        }
+        tokensDone += chunk.tokenEnd - chunk.tokenStart;
+        if (tokensDone > ingest.tokenCount) {
+          throw new StrataError('KV_CHUNK_OUT_OF_RANGE', `Chunk ${chunk.index} takes KV ingest ${ingestId} to ${tokensDone} tokens, past its ${ingest.tokenCount}`);
+        }
+        insert.run(
           ingestId,
           chunk.index,
           chunk.tokenStart,
@@ -157,6 +164,8 @@ export class KvCatalog {
           chunk.ref.crc32,
           Buffer.from(chunk.abstract.buffer, chunk.abstract.byteOffset, chunk.abstract.byteLength),
         );
+        expected++;
+      }
       this.db.prepare('UPDATE kv_ingests SET tokens_done = ?, updated_at = ? WHERE id = ?').run(tokensDone, Date.now(), ingestId);
     })();
   }

@@ -39,6 +39,24 @@ export interface ChunkResidency {
   read: boolean;
 }
 
+/**
+ * Where a document read's wall time went: llama.cpp's decode, and everything else on the critical path
+ * (working-set choice, splices, blob capture, abstracts, waiting for the disk). Disk writes run behind
+ * the next block's decode; `diskWriteMs` is their own time, mostly hidden.
+ */
+export interface IngestBreakdown {
+  tokens: number;
+  blocks: number;
+  totalMs: number;
+  decodeMs: number;
+  selectMs: number;
+  spliceMs: number;
+  captureMs: number;
+  abstractMs: number;
+  diskWaitMs: number;
+  diskWriteMs: number;
+}
+
 /** What the tiered engine adds to an answer's metrics. Bytes moved are blob bytes spliced into the GPU tier. */
 export interface TieredAskMetrics {
   probeMs: number;
@@ -63,6 +81,8 @@ export interface TieredAskMetrics {
   documentTokensEvaluated: number;
   /** Time spent reading documents into the tiers before this answer (0 when they were already there). */
   ingestMs: number;
+  /** How that read's time splits (null when nothing was read). */
+  ingest: IngestBreakdown | null;
   /**
    * Past the model's trained context the chosen chunks were moved to compact positions (InfLLM-style;
    * llama.cpp rotates their keys): the farthest any query attended is then within a GPU budget.

@@ -47,7 +47,7 @@ export interface StrataServiceOptions {
   /** Where models on disk are looked for (default: defaultModelSearchDirs). */
   modelSearchDirs?: ModelSearchDir[];
   /** The tiered engine's disk write seam (fault tests). */
-  diskWriteAndSync?: TieredEngineOptions['diskWriteAndSync'];
+  diskWriteBlob?: TieredEngineOptions['diskWriteBlob'];
   /** The Hugging Face Hub or a mirror (default: STRATA_HF_ENDPOINT, else huggingface.co). */
   hfEndpoint?: string;
 }
@@ -94,7 +94,7 @@ export class StrataService implements StrataApi {
             catalog: this.catalog,
             settings: () => this.currentSettings(),
             onSample: () => this.telemetry.tierChanged(),
-            diskWriteAndSync: options.diskWriteAndSync,
+            diskWriteBlob: options.diskWriteBlob,
           });
     // A question left without an answer was being answered when the last process died.
     this.catalog.closeInterruptedAnswers({ code: 'ENGINE_STOPPED', message: 'The engine stopped while answering this question; ask it again.' });

@@ -50,8 +50,8 @@ async function checkConsistency(dataDir: string): Promise<{ rows: number; bytes:
   }
 }
 
-function serviceWith(t: TestContext, dataDir: string, writeAndSync?: (handle: FileHandle, blob: Uint8Array) => Promise<void>): StrataService {
-  const service = new StrataService({ dataDir, host: 'browser', version: 'test', diskWriteAndSync: writeAndSync });
+function serviceWith(t: TestContext, dataDir: string, writeBlob?: (handle: FileHandle, blob: Uint8Array) => Promise<void>): StrataService {
+  const service = new StrataService({ dataDir, host: 'browser', version: 'test', diskWriteBlob: writeBlob });
   t.after(() => service.dispose());
   return service;
 }
@@ -68,7 +68,6 @@ for (const errno of ['ENOSPC', 'EIO'] as const) {
         throw Object.assign(new Error(`${errno}: simulated`), { code: errno });
       }
       await handle.write(blob, 0, blob.byteLength, null);
-      await handle.sync();
     });
     await service.settings.update(BUDGET);
     await service.models.open({ path: modelPath });

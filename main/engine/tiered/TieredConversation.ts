@@ -59,6 +59,8 @@ export class TieredConversation extends ConversationBase {
   private readonly persistent: boolean;
   /** The documents' prefix of the last answer and the chunks it read, for the residency map. */
   private lastPrefix: DocumentPrefix | null = null;
+  /** The documents' prefix of the ask under way: prompts are rendered after it, not with the documents again. */
+  private askPrefix: DocumentPrefix | null = null;
   private lastRead = new Set<number>();
 
   constructor(model: TieredModel, conversationId?: string) {
@@ -100,9 +102,10 @@ export class TieredConversation extends ConversationBase {
     const budget = tiers.budgetTokens;
 
     await tiers.dropLoose();
-    const { prefix, evaluatedTokens: documentTokensEvaluated } = await model.documentPrefix(this.documents, options);
+    const { prefix, evaluatedTokens: documentTokensEvaluated, ingest } = await model.documentPrefix(this.documents, options);
     const ingestMs = performance.now() - startedAt;
-    const full = await model.renderer.render(this.documents, this.history, question, this.instructions);
+    this.askPrefix = prefix;
+    const full = await model.renderPrompt(this.documents, prefix?.tokens ?? null, this.history, question, this.instructions);
     const prefixLength = prefix?.tokens.length ?? 0;
     if (prefix && !startsWith(full, prefix.tokens)) {
       throw new RequestError('PROMPT_LAYOUT', 'The prompt no longer starts with the documents it was read with; ask again.');
@@ -257,6 +260,7 @@ export class TieredConversation extends ConversationBase {
       residentBytes: { gpu: Math.round(tiers.residentTokens * kvBytesPerToken), ...model.lowerTierBytes() },
       documentTokensEvaluated,
       ingestMs,
+      ingest,
       compactPositions: compact,
     };
     const metrics: AskMetrics = {
@@ -446,7 +450,7 @@ export class TieredConversation extends ConversationBase {
   private async prefixWithTurns(turns: readonly EngineTurn[]): Promise<number[]> {
     const key = JSON.stringify([this.documents.map((doc) => [doc.id, doc.text.length]), turns, this.instructions]);
     if (this.lastRendered?.key === key) return this.lastRendered.tokens;
-    const tokens = await this.model.renderer.prefixWithTurns(this.documents, turns, this.instructions);
+    const tokens = await this.model.renderPrefixWithTurns(this.documents, this.askPrefix?.tokens ?? null, turns, this.instructions);
     this.lastRendered = { key, tokens };
     return tokens;
   }

@@ -31,7 +31,7 @@ export interface TieredEngineOptions {
   selectionMode?: SelectionMode;
   onSample?: (sample: TierSample) => void;
   /** The disk tier's write seam (fault tests inject ENOSPC or EIO through it). */
-  diskWriteAndSync?: DiskTierOptions['writeAndSync'];
+  diskWriteBlob?: DiskTierOptions['writeBlob'];
   /** Explicit, never "auto" (it sets the V layout inside blobs); on unless a test compares bit-level with it off. */
   flashAttention?: boolean;
 }
@@ -191,7 +191,7 @@ export class TieredEngine implements Engine {
   }
 
   private async diskTier(settings: EngineSettings): Promise<DiskTier> {
-    this.disk ??= DiskTier.open({ root: join(this.options.dataDir, 'kv'), budgetBytes: settings.diskBudgetBytes, writeAndSync: this.options.diskWriteAndSync });
+    this.disk ??= DiskTier.open({ root: join(this.options.dataDir, 'kv'), budgetBytes: settings.diskBudgetBytes, writeBlob: this.options.diskWriteBlob });
     const disk = await this.disk;
     disk.setBudget(settings.diskBudgetBytes);
     return disk;

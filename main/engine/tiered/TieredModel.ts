@@ -4,7 +4,7 @@
 import { SerialQueue } from '../SerialQueue.ts';
 import { createHash } from 'node:crypto';
 import type { LlamaModel } from 'node-llama-cpp';
-import type { MemorySnapshot } from '../engineTypes.ts';
+import type { IngestBreakdown, MemorySnapshot } from '../engineTypes.ts';
 import type { ResolvedSettings } from '../settings/engineSettings.ts';
 import type { KvCatalog, KvChunk } from '../../catalog/KvCatalog.ts';
 import type { AskOptions, EngineConversation, EngineDocument, EngineModel, LoadedModelInfo } from '../Engine.ts';
@@ -16,6 +16,7 @@ import type { AddonModelInfo, NativeTierContext, NativeTierModel } from './nativ
 import type { EngineTurn } from '../Engine.ts';
 import type { TokenizerWorker } from '../tokenize/TokenizerWorker.ts';
 import { TieredConversation } from './TieredConversation.ts';
+import { TailRenderer } from './TailRenderer.ts';
 import { TurnStore } from './TurnStore.ts';
 import { TierManager, type SpliceSource } from './TierManager.ts';
 import type { RopeSpec } from './positions/ropeRotation.ts';
@@ -87,6 +88,7 @@ export class TieredModel implements EngineModel {
   /** A conversation's stored turns: their blobs (CPU tier, disk) and rows. */
   readonly turnStore: TurnStore;
   readonly renderer: AsyncPromptRenderer;
+  private readonly tailRenderer: TailRenderer;
   private readonly prefixes = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
   private readonly prefixBySet = new BoundedMap<string, DocumentPrefix>(MAX_CACHED_PREFIXES);
   private readonly queue = new SerialQueue();
@@ -104,6 +106,7 @@ export class TieredModel implements EngineModel {
     this.ropeSpec = parts.ropeSpec;
     this.info = parts.info;
     this.renderer = workerRenderer(parts.tokenizer, parts.info.hasChatTemplate);
+    this.tailRenderer = new TailRenderer(this.renderer);
     this.tiers = new TierManager(parts.context, parts.gpuBudgetTokens, () => this.sample());
   }
 
@@ -156,14 +159,14 @@ export class TieredModel implements EngineModel {
    * The document prefix in the tiers: read now (block-wise, resumable) unless an earlier ingest, in
    * this run or a previous one, already stored it. Returns how many tokens this call evaluated.
    */
-  async documentPrefix(documents: readonly EngineDocument[], options: AskOptions): Promise<{ prefix: DocumentPrefix | null; evaluatedTokens: number }> {
-    if (documents.length === 0) return { prefix: null, evaluatedTokens: 0 };
+  async documentPrefix(documents: readonly EngineDocument[], options: AskOptions): Promise<{ prefix: DocumentPrefix | null; evaluatedTokens: number; ingest: IngestBreakdown | null }> {
+    if (documents.length === 0) return { prefix: null, evaluatedTokens: 0, ingest: null };
     // Rendering a long prefix tokenizes the documents twice: remember it per document set and texts.
     const setKey = documentSetKey(documents);
     const known = this.prefixBySet.get(setKey);
     if (known) {
       this.parts.kv.touchIngest(known.ingestId);
-      return { prefix: known, evaluatedTokens: 0 };
+      return { prefix: known, evaluatedTokens: 0, ingest: null };
     }
     const tokens = await this.renderer.prefix(documents);
     const fingerprint = this.fingerprint(tokens);
@@ -171,7 +174,7 @@ export class TieredModel implements EngineModel {
     if (cached) {
       this.parts.kv.touchIngest(cached.ingestId);
       this.prefixBySet.set(setKey, cached);
-      return { prefix: cached, evaluatedTokens: 0 };
+      return { prefix: cached, evaluatedTokens: 0, ingest: null };
     }
     const { kv, disk, cpu, settings, vocab } = this.parts;
     const key = { documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: fingerprint };
@@ -180,7 +183,7 @@ export class TieredModel implements EngineModel {
     const ingest = kv.startIngest({ ...key, documentIds: documents.map((doc) => doc.id), tokenCount: tokens.length });
     if (ingest.state !== 'complete') await this.makeDiskRoom(ingest.id, ingest.tokenCount - ingest.tokensDone, options);
     const pieces = await this.parts.tokenizer.detokenizePieces(tokens);
-    const { chunks, evaluatedTokens } = await ingestPrefix({
+    const { chunks, evaluatedTokens, breakdown } = await ingestPrefix({
       tiers: this.tiers,
       tokens,
       pieces,
@@ -203,7 +206,17 @@ export class TieredModel implements EngineModel {
     };
     this.prefixes.set(fingerprint, prefix);
     this.prefixBySet.set(setKey, prefix);
-    return { prefix, evaluatedTokens };
+    return { prefix, evaluatedTokens, ingest: evaluatedTokens > 0 ? breakdown : null };
+  }
+
+  /** The whole prompt of an ask; with the documents' stored prefix given, their text is not tokenized again. */
+  renderPrompt(documents: readonly EngineDocument[], prefix: readonly number[] | null, turns: readonly EngineTurn[], question: string, instructions: string | null): Promise<number[]> {
+    return this.tailRenderer.render(documentSetKey(documents), documents, prefix, turns, question, instructions);
+  }
+
+  /** The prompt every next question shares (documents, instructions, turns), likewise. */
+  renderPrefixWithTurns(documents: readonly EngineDocument[], prefix: readonly number[] | null, turns: readonly EngineTurn[], instructions: string | null): Promise<number[]> {
+    return this.tailRenderer.prefixWithTurns(documentSetKey(documents), documents, prefix, turns, instructions);
   }
 
   /** Prefill speed of the last read on this model (tokens/s), to tell the next long read how long it takes. */

@@ -221,3 +221,52 @@ test('bad keys and refs are refused before touching the file system', async (t) 
   await assert.rejects(async () => disk.read('doc', { segment: -1, offset: 0, length: 1, crc32: 0 }), RangeError);
   await assert.rejects(DiskTier.open({ root, budgetBytes: -5 }), RangeError);
 });
+
+test('appendMany writes a batch with one fsync per segment file and returns refs that read back', async (t) => {
+  const root = tempDir(t);
+  const disk = await DiskTier.open({ root, segmentBytes: 1000 });
+  await disk.append('doc', randomBlob(10, 1));
+  const proto = Object.getPrototypeOf(await open(join(root, 'doc', '0.seg'), 'r')) as { sync: () => Promise<void> };
+  let syncs = 0;
+  const original = proto.sync;
+  proto.sync = async function (this: unknown) {
+    await original.call(this);
+    syncs++;
+  };
+  t.after(() => {
+    proto.sync = original;
+  });
+  const blobs = [0, 1, 2, 3, 4].map((i) => randomBlob(300, 10 + i));
+  const refs = await disk.appendMany('doc', blobs);
+  // 10 + 3 × 300 bytes fill segment 0; the last two go to segment 1 (a new file: its directory entry too).
+  assert.deepEqual(refs.map((r) => r.segment), [0, 0, 0, 1, 1]);
+  assert.equal(syncs, 3, 'segment 0, segment 1 and the folder holding the new segment');
+  for (let i = 0; i < blobs.length; i++) assert.deepEqual(await disk.read('doc', refs[i]), blobs[i]);
+});
+
+test('appendMany is all or nothing: over the budget nothing is written, a failed write leaves no blob of the batch', async (t) => {
+  const root = tempDir(t);
+  let writes = 0;
+  let failAt = Infinity;
+  const disk = await DiskTier.open({
+    root,
+    budgetBytes: 2000,
+    writeBlob: async (handle, blob) => {
+      if (++writes === failAt) {
+        await handle.write(blob, 0, Math.floor(blob.byteLength / 2), null);
+        throw Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' });
+      }
+      await handle.write(blob, 0, blob.byteLength, null);
+    },
+  });
+  const kept = await disk.append('doc', randomBlob(100, 1));
+  await assert.rejects(disk.appendMany('doc', [randomBlob(1000, 2), randomBlob(1000, 3)]), { code: 'DISK_BUDGET_EXCEEDED' });
+  assert.equal(statSync(segmentPath(root, 'doc', 0)).size, 100);
+  failAt = writes + 2;
+  await assert.rejects(disk.appendMany('doc', [randomBlob(300, 4), randomBlob(300, 5), randomBlob(300, 6)]), { code: 'DISK_FULL' });
+  assert.equal(statSync(segmentPath(root, 'doc', 0)).size, 100, 'the whole batch was cut off again');
+  assert.equal(disk.usedBytes(), 100);
+  assert.deepEqual(await disk.read('doc', kept), randomBlob(100, 1));
+  const after = await disk.append('doc', randomBlob(50, 7));
+  assert.equal(after.offset, 100);
+});

@@ -26,10 +26,10 @@ export interface DiskTierOptions {
   /** Start a new segment file when the current one would grow past this. Default 256 MiB. */
   segmentBytes?: number;
   /**
-   * Writes a blob at the end of an open segment file and fsyncs it. A seam for fault tests (a disk
-   * that fills up or fails half-way); the default is the real write.
+   * Writes a blob at the end of an open segment file (the caller fsyncs once after a batch). A seam for
+   * fault tests (a disk that fills up or fails half-way); the default is the real write.
    */
-  writeAndSync?: (handle: FileHandle, blob: Uint8Array) => Promise<void>;
+  writeBlob?: (handle: FileHandle, blob: Uint8Array) => Promise<void>;
 }
 
 /** Writing a blob failed (disk full, I/O error). Nothing of it was kept; every earlier blob is intact. */
@@ -50,10 +50,9 @@ export class DiskWriteError extends StrataError {
   }
 }
 
-async function writeAndSyncFile(handle: FileHandle, blob: Uint8Array): Promise<void> {
+async function writeBlobToFile(handle: FileHandle, blob: Uint8Array): Promise<void> {
   let written = 0;
   while (written < blob.byteLength) written += (await handle.write(blob, written, blob.byteLength - written, null)).bytesWritten;
-  await handle.sync();
 }
 
 /** A blob failed its length or checksum check, or its segment file is missing or short. */
@@ -109,7 +108,7 @@ interface DocumentFiles {
 export class DiskTier {
   readonly root: string;
   private readonly segmentBytes: number;
-  private readonly writeAndSync: (handle: FileHandle, blob: Uint8Array) => Promise<void>;
+  private readonly writeBlob: (handle: FileHandle, blob: Uint8Array) => Promise<void>;
   private budget: number | null;
   private readonly documents: Map<string, DocumentFiles>;
   private used: number;
@@ -121,7 +120,7 @@ export class DiskTier {
   private constructor(root: string, options: DiskTierOptions, documents: Map<string, DocumentFiles>) {
     this.root = root;
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-    this.writeAndSync = options.writeAndSync ?? writeAndSyncFile;
+    this.writeBlob = options.writeBlob ?? writeBlobToFile;
     this.budget = options.budgetBytes ?? null;
     this.documents = documents;
     this.used = 0;
@@ -178,15 +177,23 @@ export class DiskTier {
    * budget would be exceeded.
    */
   append(documentKey: string, blob: Uint8Array): Promise<BlobRef> {
+    return this.appendMany(documentKey, [blob]).then((refs) => refs[0]);
+  }
+
+  /**
+   * Appends blobs in order, as `append` does for one, with one fsync per segment file touched: an
+   * ingest's write-behind queue hands over everything that piled up while a block was evaluated. All
+   * or nothing: DiskBudgetError before any byte when they would not all fit; on a write error every
+   * blob of the call is removed again.
+   */
+  appendMany(documentKey: string, blobs: readonly Uint8Array[]): Promise<BlobRef[]> {
     this.assertOpen();
     checkKey(documentKey);
-    if (!(blob instanceof Uint8Array)) throw new TypeError('blob must be a Uint8Array');
+    for (const blob of blobs) if (!(blob instanceof Uint8Array)) throw new TypeError('blob must be a Uint8Array');
     return this.serial(async () => {
       this.assertOpen();
-      const length = blob.byteLength;
-      if (this.budget !== null && this.used + length > this.budget) throw new DiskBudgetError(length, this.used, this.budget);
-      const crc = crc32(blob);
-
+      const total = blobs.reduce((sum, blob) => sum + blob.byteLength, 0);
+      if (this.budget !== null && this.used + total > this.budget) throw new DiskBudgetError(total, this.used, this.budget);
       const dir = join(this.root, documentKey);
       let doc = this.documents.get(documentKey);
       if (doc === undefined) {
@@ -195,33 +202,60 @@ export class DiskTier {
         doc = { sizes: new Map(), last: 0 };
         this.documents.set(documentKey, doc);
       }
-      let segment = doc.last;
-      const currentSize = doc.sizes.get(segment) ?? 0;
-      if (currentSize > 0 && currentSize + length > this.segmentBytes) segment++;
-      const isNewFile = !doc.sizes.has(segment);
-
-      const handle = await open(join(dir, `${segment}.seg`), 'a');
-      let offset = 0;
-      try {
-        // The file's real size, not the cached one: a crashed process may have left bytes we have not seen.
-        offset = (await handle.stat()).size;
-        this.used += offset - (doc.sizes.get(segment) ?? 0);
-        doc.sizes.set(segment, offset);
-        doc.last = segment;
+      const refs: BlobRef[] = [];
+      // Where each touched segment started, to cut a failed call's bytes off again.
+      const startSizes = new Map<number, number>();
+      const current: { file: { segment: number; handle: FileHandle; size: number } | null } = { file: null };
+      let newFile = false;
+      const closeCurrent = async (sync: boolean) => {
+        const file = current.file;
+        if (!file) return;
+        current.file = null;
         try {
-          await this.writeAndSync(handle, blob);
-        } catch (error) {
-          // Disk full or I/O error: do not leave a partial blob behind.
-          await handle.truncate(offset).catch(() => {});
-          throw new DiskWriteError(this.root, error);
+          if (sync) await file.handle.sync();
+        } finally {
+          await file.handle.close();
         }
-      } finally {
-        await handle.close();
+      };
+      try {
+        for (const blob of blobs) {
+          const length = blob.byteLength;
+          let segment = current.file?.segment ?? doc.last;
+          const currentSize = current.file?.size ?? doc.sizes.get(segment) ?? 0;
+          if (currentSize > 0 && currentSize + length > this.segmentBytes) segment++;
+          if (current.file?.segment !== segment) {
+            await closeCurrent(true);
+            if (!doc.sizes.has(segment)) newFile = true;
+            const handle = await open(join(dir, `${segment}.seg`), 'a');
+            // The file's real size, not the cached one: a crashed process may have left bytes we have not seen.
+            const size = (await handle.stat()).size;
+            this.used += size - (doc.sizes.get(segment) ?? 0);
+            doc.sizes.set(segment, size);
+            doc.last = segment;
+            if (!startSizes.has(segment)) startSizes.set(segment, size);
+            current.file = { segment, handle, size };
+          }
+          const at = current.file!;
+          await this.writeBlob(at.handle, blob);
+          refs.push({ segment, offset: at.size, length, crc32: crc32(blob) });
+          at.size += length;
+          doc.sizes.set(segment, at.size);
+          this.used += length;
+        }
+        await closeCurrent(true);
+      } catch (error) {
+        // Disk full or I/O error: leave no blob of this call behind.
+        await closeCurrent(false).catch(() => {});
+        for (const [segment, size] of startSizes) {
+          const now = doc.sizes.get(segment) ?? size;
+          await truncateFile(join(dir, `${segment}.seg`), size).catch(() => {});
+          doc.sizes.set(segment, size);
+          this.used -= now - size;
+        }
+        throw new DiskWriteError(this.root, error);
       }
-      if (isNewFile) await syncDirectory(dir);
-      doc.sizes.set(segment, offset + length);
-      this.used += length;
-      return { segment, offset, length, crc32: crc };
+      if (newFile) await syncDirectory(dir);
+      return refs;
     });
   }
 
@@ -359,6 +393,15 @@ export class DiskTier {
 
   private serial<T>(operation: () => Promise<T>): Promise<T> {
     return this.queue.run(operation);
+  }
+}
+
+async function truncateFile(path: string, size: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.truncate(size);
+  } finally {
+    await handle.close();
   }
 }
 
