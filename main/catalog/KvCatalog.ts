@@ -57,6 +57,14 @@ export interface KvChunk {
 
 type Row = Record<string, unknown>;
 
+/** A document set's prefix as one model renders it: tokens, and where each document's text starts in the prefix text. */
+export interface PrefixRender {
+  tokens: number[];
+  documentStarts: { id: string; start: number; length: number }[];
+  /** Whether an ask may compose its prompt after the prefix with stand-ins (null: not checked yet). */
+  standInsOk: boolean | null;
+}
+
 export class KvCatalog {
   private readonly db: Database.Database;
 
@@ -168,6 +176,31 @@ export class KvCatalog {
       }
       this.db.prepare('UPDATE kv_ingests SET tokens_done = ?, updated_at = ? WHERE id = ?').run(tokensDone, Date.now(), ingestId);
     })();
+  }
+
+  /** A document set's stored prefix render for a model (see migration 4), or null. */
+  findPrefixRender(setKey: string, modelId: string): PrefixRender | null {
+    const row = this.db.prepare('SELECT tokens, document_starts, stand_ins_ok FROM kv_prefix_renders WHERE set_key = ? AND model_id = ?').get(setKey, modelId) as
+      | { tokens: Buffer; document_starts: string; stand_ins_ok: number | null }
+      | undefined;
+    if (!row) return null;
+    const tokens = new Int32Array(row.tokens.buffer.slice(row.tokens.byteOffset, row.tokens.byteOffset + row.tokens.byteLength));
+    return { tokens: Array.from(tokens), documentStarts: JSON.parse(row.document_starts) as PrefixRender['documentStarts'], standInsOk: row.stand_ins_ok === null ? null : row.stand_ins_ok === 1 };
+  }
+
+  savePrefixRender(setKey: string, modelId: string, documentId: string, render: PrefixRender): void {
+    const tokens = Int32Array.from(render.tokens);
+    this.db
+      .prepare(
+        `INSERT INTO kv_prefix_renders (set_key, model_id, document_id, tokens, document_starts, stand_ins_ok) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (set_key, model_id) DO UPDATE SET tokens = excluded.tokens, document_starts = excluded.document_starts, stand_ins_ok = excluded.stand_ins_ok`,
+      )
+      .run(setKey, modelId, documentId, Buffer.from(tokens.buffer), JSON.stringify(render.documentStarts), render.standInsOk === null ? null : render.standInsOk ? 1 : 0);
+  }
+
+  /** Records whether prompts may be composed after a stored prefix render (TailRenderer's check). */
+  setPrefixStandInsOk(setKey: string, modelId: string, ok: boolean): void {
+    this.db.prepare('UPDATE kv_prefix_renders SET stand_ins_ok = ? WHERE set_key = ? AND model_id = ?').run(ok ? 1 : 0, setKey, modelId);
   }
 
   /** Marks a running ingest complete; every token must be covered by a committed chunk. */

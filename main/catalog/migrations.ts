@@ -144,4 +144,23 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'kv prefix renders',
+    // A document set's rendered prefix for one model: its tokens and where each document's text starts
+    // in the prefix text. A new process then finds the set's stored KV without tokenizing the documents
+    // again (a 128K-token prefix took most of a second). Keyed by the set's content key; owned by its
+    // first document. stand_ins_ok: whether prompts may be composed after the prefix (TailRenderer).
+    sql: `
+      CREATE TABLE kv_prefix_renders (
+        set_key TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        tokens BLOB NOT NULL,
+        document_starts TEXT NOT NULL,
+        stand_ins_ok INTEGER,
+        PRIMARY KEY (set_key, model_id)
+      );
+    `,
+  },
 ];

@@ -62,6 +62,8 @@ export interface TieredAskMetrics {
   probeMs: number;
   selectMs: number;
   spliceMs: number;
+  /** Blob loads (CPU tier, disk reads on the thread pool) that ran while earlier chunks were spliced. */
+  loadHiddenMs: number;
   bytesFromCpu: number;
   bytesFromDisk: number;
   chunksTotal: number;

@@ -18,12 +18,20 @@ interface StandIn {
   verified: Map<'render' | 'turns', boolean>;
 }
 
+/** Where a set's check is kept between processes (the catalog): a new process then trusts it without a whole render. */
+export interface StandInChecks {
+  get(setKey: string): boolean | null;
+  set(setKey: string, ok: boolean): void;
+}
+
 export class TailRenderer {
   private readonly inner: AsyncPromptRenderer;
+  private readonly checks: StandInChecks | null;
   private readonly sets = new Map<string, StandIn>();
 
-  constructor(inner: AsyncPromptRenderer) {
+  constructor(inner: AsyncPromptRenderer, checks: StandInChecks | null = null) {
     this.inner = inner;
+    this.checks = checks;
   }
 
   /** The whole prompt, as `inner.render` gives it. */
@@ -52,7 +60,10 @@ export class TailRenderer {
     const composed = [...prefix, ...tail];
     if (verified === undefined) {
       const full = await whole();
-      standIn.verified.set(kind, sameTokens(full, composed));
+      const ok = sameTokens(full, composed);
+      standIn.verified.set(kind, ok);
+      // Both kinds compose the same way after the same boundary: one check speaks for a new process.
+      if (this.checks?.get(setKey) !== ok) this.checks?.set(setKey, ok);
       return full;
     }
     return composed;
@@ -63,6 +74,8 @@ export class TailRenderer {
     if (known) return known;
     const standIns = documents.map((doc) => ({ id: doc.id, text: doc.text.slice(-STAND_IN_CHARS) }));
     const created: StandIn = { documents: standIns, prefixLength: (await this.inner.prefix(standIns)).length, verified: new Map() };
+    const checked = this.checks?.get(setKey) ?? null;
+    if (checked !== null) for (const kind of ['render', 'turns'] as const) created.verified.set(kind, checked);
     this.sets.set(setKey, created);
     while (this.sets.size > MAX_SETS) this.sets.delete(this.sets.keys().next().value as string);
     return created;

@@ -39,6 +39,42 @@ export interface SpliceStats {
   /** Chunks of the target that were already resident. */
   kept: number;
   evicted: number;
+  /** Sum of the blob loads' own times, and how long splicing waited for them: the difference was hidden. */
+  loadMs: number;
+  loadWaitMs: number;
+}
+
+/** Blob loads kept this many ahead of the splice: disk reads run on libuv's thread pool while llama.cpp splices. */
+const LOADS_AHEAD = 8;
+
+/** Loads blobs in splice order, up to LOADS_AHEAD ahead of the one being spliced. */
+class LoadAhead {
+  private readonly started: Array<Promise<{ blob: Uint8Array; from: 'cpu' | 'disk' }>> = [];
+  private readonly sources: readonly SpliceSource[];
+  private readonly stats: SpliceStats;
+
+  constructor(sources: readonly SpliceSource[], stats: SpliceStats) {
+    this.sources = sources;
+    this.stats = stats;
+  }
+
+  async take(index: number): Promise<{ blob: Uint8Array; from: 'cpu' | 'disk' }> {
+    while (this.started.length < Math.min(this.sources.length, index + 1 + LOADS_AHEAD)) this.start(this.started.length);
+    const waited = performance.now();
+    try {
+      return await this.started[index];
+    } finally {
+      this.stats.loadWaitMs += performance.now() - waited;
+    }
+  }
+
+  private start(index: number): void {
+    const began = performance.now();
+    const load = this.sources[index].load().finally(() => (this.stats.loadMs += performance.now() - began));
+    // A load that fails after an earlier splice failed is never awaited: keep it from going unhandled.
+    load.catch(() => {});
+    this.started.push(load);
+  }
 }
 
 /** The GPU tier would exceed its budget: a bug in the planner, never a user error. */
@@ -168,14 +204,14 @@ export class TierManager {
         evicted++;
       }
     }
-    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted };
+    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted, loadMs: 0, loadWaitMs: 0 };
+    const missing: SpliceSource[] = [];
     for (const source of [...target].sort((a, b) => a.posStart - b.posStart)) {
-      if (this.chunks.has(source.key)) {
-        stats.kept++;
-        continue;
-      }
-      await this.splice(source, stats);
+      if (this.chunks.has(source.key)) stats.kept++;
+      else missing.push(source);
     }
+    const loads = new LoadAhead(missing, stats);
+    for (let i = 0; i < missing.length; i++) await this.splice(missing[i], stats, await loads.take(i));
     stats.spliceMs = performance.now() - started;
     return stats;
   }
@@ -192,10 +228,12 @@ export class TierManager {
     if (this.loose) throw new RangeError('drop the loose cells before compacting');
     const evicted = this.chunks.size;
     await this.clear();
-    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted };
+    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted, loadMs: 0, loadWaitMs: 0 };
     let packed = 0;
-    for (const source of [...target].sort((a, b) => a.posStart - b.posStart)) {
-      await this.splice(source, stats);
+    const ordered = [...target].sort((a, b) => a.posStart - b.posStart);
+    const loads = new LoadAhead(ordered, stats);
+    for (const [i, source] of ordered.entries()) {
+      await this.splice(source, stats, await loads.take(i));
       const shift = packed - source.posStart;
       if (shift > 0) throw new RangeError(`chunk ${source.key} overlaps the chunks before it`);
       if (shift !== 0) {
@@ -209,9 +247,9 @@ export class TierManager {
     return stats;
   }
 
-  private async splice(source: SpliceSource, stats: SpliceStats): Promise<void> {
+  private async splice(source: SpliceSource, stats: SpliceStats, loaded: { blob: Uint8Array; from: 'cpu' | 'disk' }): Promise<void> {
     this.reserve(source.posEnd - source.posStart, `splice of ${source.key}`);
-    const { blob, from } = await source.load();
+    const { blob, from } = loaded;
     let info: { posMin: number; posMax: number };
     try {
       info = await this.context.spliceChunk(blob);

@@ -246,6 +246,7 @@ export class TieredConversation extends ConversationBase {
       probeMs,
       selectMs,
       spliceMs: splice.spliceMs,
+      loadHiddenMs: Math.max(0, splice.loadMs - splice.loadWaitMs),
       bytesFromCpu: splice.bytesFromCpu,
       bytesFromDisk: splice.bytesFromDisk,
       chunksTotal: candidates.length,
@@ -564,6 +565,8 @@ function addStats(into: SpliceStats, more: SpliceStats): void {
   into.spliced += more.spliced;
   into.kept += more.kept;
   into.evicted += more.evicted;
+  into.loadMs += more.loadMs;
+  into.loadWaitMs += more.loadWaitMs;
 }
 
 /** Keys of consecutive decodes joined per scoring layer, [token][kvHead][dim]. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { LlamaModel } from 'node-llama-cpp';
 import type { IngestBreakdown, MemorySnapshot } from '../engineTypes.ts';
 import type { ResolvedSettings } from '../settings/engineSettings.ts';
-import type { KvCatalog, KvChunk } from '../../catalog/KvCatalog.ts';
+import type { KvCatalog, KvChunk, PrefixRender } from '../../catalog/KvCatalog.ts';
 import type { AskOptions, EngineConversation, EngineDocument, EngineModel, LoadedModelInfo } from '../Engine.ts';
 import { DisposedError, StrataError } from '../errors.ts';
 import { kvBytesPerToken } from './defaultBudgets.ts';
@@ -106,7 +106,10 @@ export class TieredModel implements EngineModel {
     this.ropeSpec = parts.ropeSpec;
     this.info = parts.info;
     this.renderer = workerRenderer(parts.tokenizer, parts.info.hasChatTemplate);
-    this.tailRenderer = new TailRenderer(this.renderer);
+    this.tailRenderer = new TailRenderer(this.renderer, {
+      get: (setKey) => parts.kv.findPrefixRender(setKey, parts.modelId)?.standInsOk ?? null,
+      set: (setKey, ok) => parts.kv.setPrefixStandInsOk(setKey, parts.modelId, ok),
+    });
     this.tiers = new TierManager(parts.context, parts.gpuBudgetTokens, () => this.sample());
   }
 
@@ -168,7 +171,9 @@ export class TieredModel implements EngineModel {
       this.parts.kv.touchIngest(known.ingestId);
       return { prefix: known, evaluatedTokens: 0, ingest: null };
     }
-    const tokens = await this.renderer.prefix(documents);
+    // A set read before (in this process or an earlier one) keeps its prefix tokens in the catalog.
+    const stored = this.parts.kv.findPrefixRender(setKey, this.parts.modelId);
+    const tokens = stored?.tokens ?? (await this.renderer.prefix(documents));
     const fingerprint = this.fingerprint(tokens);
     const cached = this.prefixes.get(fingerprint);
     if (cached) {
@@ -182,11 +187,12 @@ export class TieredModel implements EngineModel {
     if (existing?.state !== 'complete') this.checkDiskRoom(tokens.length);
     const ingest = kv.startIngest({ ...key, documentIds: documents.map((doc) => doc.id), tokenCount: tokens.length });
     if (ingest.state !== 'complete') await this.makeDiskRoom(ingest.id, ingest.tokenCount - ingest.tokensDone, options);
-    const pieces = await this.parts.tokenizer.detokenizePieces(tokens);
+    let pieces: Promise<string[]> | null = null;
+    const prefixPieces = () => (pieces ??= this.parts.tokenizer.detokenizePieces(tokens));
     const { chunks, evaluatedTokens, breakdown } = await ingestPrefix({
       tiers: this.tiers,
       tokens,
-      pieces,
+      pieces: prefixPieces,
       ingest,
       kv,
       disk,
@@ -197,11 +203,13 @@ export class TieredModel implements EngineModel {
       signal: options.signal,
       onProgress: this.longReadWatch(tokens.length, ingest.tokensDone, options),
     });
+    const documentStarts = stored?.documentStarts ?? findDocumentStarts((await prefixPieces()).join(''), documents);
+    if (!stored) kv.savePrefixRender(setKey, this.parts.modelId, documents[0].id, { tokens, documentStarts, standInsOk: null });
     const prefix: DocumentPrefix = {
       ingestId: ingest.id,
       tokens,
       chunks,
-      places: placeChunks(pieces.join(''), documents, chunks),
+      places: placeChunks(documentStarts, chunks),
       packedAbstracts: packAbstracts(chunks.map((c) => c.abstract)),
     };
     this.prefixes.set(fingerprint, prefix);
@@ -417,8 +425,9 @@ export class TieredModel implements EngineModel {
  * The prefix text is the documents in order with the prompt's own text around them, so each document
  * is found by its opening characters after the previous one.
  */
-function placeChunks(prefixText: string, documents: readonly EngineDocument[], chunks: readonly KvChunk[]): DocumentPrefix['places'] {
-  const starts: { id: string; start: number; length: number }[] = [];
+/** Where each document's text starts in the prefix text (a document the template left out has none). */
+function findDocumentStarts(prefixText: string, documents: readonly EngineDocument[]): PrefixRender['documentStarts'] {
+  const starts: PrefixRender['documentStarts'] = [];
   let from = 0;
   for (const doc of documents) {
     const probe = doc.text.slice(0, 64);
@@ -427,6 +436,10 @@ function placeChunks(prefixText: string, documents: readonly EngineDocument[], c
     starts.push({ id: doc.id, start: at, length: doc.text.length });
     from = at + doc.text.length;
   }
+  return starts;
+}
+
+function placeChunks(starts: PrefixRender['documentStarts'], chunks: readonly KvChunk[]): DocumentPrefix['places'] {
   return chunks.map((chunk) => {
     const home = [...starts].reverse().find((s) => chunk.charStart >= s.start - 1 && chunk.charStart < s.start + s.length);
     if (!home) return { documentId: null, charStart: 0, charEnd: 0 };

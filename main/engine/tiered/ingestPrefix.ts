@@ -34,7 +34,8 @@ export interface PlannedChunk {
 export interface IngestPrefixInput {
   tiers: TierManager;
   tokens: readonly number[];
-  pieces: readonly string[];
+  /** The tokens' text pieces, asked for only when something is left to read (planning the chunks needs them). */
+  pieces: () => Promise<readonly string[]>;
   ingest: KvIngest;
   kv: KvCatalog;
   disk: DiskTier;
@@ -111,7 +112,6 @@ async function timed<T>(timings: Timings, phase: keyof Timings, work: () => Prom
 export async function ingestPrefix(input: IngestPrefixInput): Promise<{ chunks: KvChunk[]; evaluatedTokens: number; breakdown: IngestBreakdown }> {
   const startedAt = performance.now();
   const { tiers, tokens, ingest, kv, disk, cpu } = input;
-  const plan = planChunks(input.pieces, input.chunkMinTokens, input.chunkMaxTokens);
   const committed = kv.listChunks(ingest.id);
   const timings: Timings = { decodeMs: 0, selectMs: 0, spliceMs: 0, captureMs: 0, abstractMs: 0 };
   const breakdown = (blocks: number, evaluated: number, writer: WriteBehind | null): IngestBreakdown => ({
@@ -122,7 +122,9 @@ export async function ingestPrefix(input: IngestPrefixInput): Promise<{ chunks: 
     diskWaitMs: writer?.waitMs ?? 0,
     diskWriteMs: writer?.writeMs ?? 0,
   });
-  if (ingest.state === 'complete' && committed.length === plan.length) return { chunks: committed, evaluatedTokens: 0, breakdown: breakdown(0, 0, null) };
+  // Complete means every token is in a committed chunk (KvCatalog.completeIngest checks it).
+  if (ingest.state === 'complete') return { chunks: committed, evaluatedTokens: 0, breakdown: breakdown(0, 0, null) };
+  const plan = planChunks(await input.pieces(), input.chunkMinTokens, input.chunkMaxTokens);
   for (const [i, chunk] of committed.entries()) {
     if (chunk.tokenStart !== plan[i]?.tokenStart || chunk.tokenEnd !== plan[i]?.tokenEnd) {
       throw new StrataError('INGEST_MISMATCH', `The stored chunks of this document no longer match its text (chunk ${i}). Remove the document and add it again.`);
