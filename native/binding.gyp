@@ -11,9 +11,11 @@
         "src/core/QkCapture.cpp",
         "src/core/TierModel.cpp",
         "src/core/TierContext.cpp",
+        "src/core/ScoreChunks.cpp",
         "src/binding/addon.cpp",
         "src/binding/AddonModel.cpp",
         "src/binding/AddonContext.cpp",
+        "src/binding/AddonScoring.cpp",
         "src/binding/convert.cpp"
       ],
       "include_dirs": [

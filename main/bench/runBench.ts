@@ -1,144 +1,71 @@
-// npm run bench: the tiered engine against the standard engine (full KV cache) in one run, on the
-// needle model (16K tokens) and on a random model with an 8B-class KV layout scaled to fit the CPU.
-// Every number in the report is measured here; ratios are tiered / standard from the same run.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// npm run bench: the tiered engine against llama.cpp with the full KV cache, on the needle model at 2K,
+// 32K and 128K tokens and the 8B-KV-shaped random model at 2K and 32K (f16), the needle sizes again in
+// q8_0 and q4_0, and chunk scoring in TypeScript against the addon. Each workload runs in its own process
+// (benchWorkloadChild.ts) so its peak memory is its own. Every number in the report is measured in this
+// run; ratios are tiered / baseline from the same run. Writes bench/results/latest.{json,md}.
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EngineSettings } from '../../preload/api.ts';
-import { Catalog } from '../catalog/Catalog.ts';
-import type { Engine, EngineDocument, EngineModel } from '../engine/Engine.ts';
+import { promisify } from 'node:util';
 import { getLlamaRuntime } from '../engine/llamaRuntime.ts';
-import { DEFAULT_SETTINGS } from '../engine/settings/engineSettings.ts';
-import { StandardEngine } from '../engine/standard/StandardEngine.ts';
-import { ensureTestModel } from '../engine/testModels/cli.ts';
-import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
-import { kvBytesPerToken } from '../engine/tiered/defaultBudgets.ts';
-import { TieredEngine, tieredEngineUnavailableReason } from '../engine/tiered/TieredEngine.ts';
+import { tieredEngineUnavailableReason } from '../engine/tiered/TieredEngine.ts';
 import { parseOptions, positiveInteger } from '../cli/parseOptions.ts';
-import { ensureBenchModel, type BenchModel } from './benchModels.ts';
-import { renderKvTypesMarkdown, runKvTypesBench } from './kvTypesBench.ts';
-import { renderMarkdown, type EngineRun, type WorkloadResult } from './renderMarkdown.ts';
 import { UsageError } from '../cli/UsageError.ts';
+import { workloadSpecs } from './benchWorkloads.ts';
+import { renderMarkdown, type BenchReport, type ScoringRow, type WorkloadResult } from './renderMarkdown.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-
-interface Workload {
-  name: string;
-  model: BenchModel;
-  document: EngineDocument;
-  /** Questions whose exact answers are known (needles), or plain questions (random model). */
-  questions: { text: string; expected: string | null }[];
-  gpuBudgetTokens: number;
-}
+const CHILD = fileURLToPath(new URL('./benchWorkloadChild.ts', import.meta.url));
+const SCORING = fileURLToPath(new URL('../engine/tiered/abstracts/benchScoring.ts', import.meta.url));
+const run = promisify(execFile);
 
 export async function runBench(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, { quick: { type: 'boolean', default: false }, 'decode-tokens': { type: 'string' }, only: { type: 'string' } });
-  if (values.only !== undefined && values.only !== 'kv-types') throw new UsageError(`--only takes kv-types, got "${values.only}"`);
   const unavailable = tieredEngineUnavailableReason();
   if (unavailable !== null) {
     console.error(`strata bench: ${unavailable}`);
     return 1;
   }
   const decodeTokens = positiveInteger(values['decode-tokens'], '--decode-tokens') ?? 64;
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  // KV cache types: their own report (bench/results/kv-types.*), also made by --only kv-types.
-  const kvTypes = await runKvTypesBench(values.quick, decodeTokens);
-  const kvMarkdown = [`# Strata bench: KV cache types`, '', `Run ${new Date().toISOString()}.`, '', ...renderKvTypesMarkdown(kvTypes, (await ensureBenchModel()).description)].join('\n');
-  writeFileSync(join(RESULTS_DIR, 'kv-types.json'), `${JSON.stringify({ date: new Date().toISOString(), runs: kvTypes }, null, 2)}\n`);
-  writeFileSync(join(RESULTS_DIR, 'kv-types.md'), kvMarkdown);
-  console.log(kvMarkdown);
-  if (values.only === 'kv-types') return 0;
-  const workloads = await buildWorkloads(values.quick);
+  const all = workloadSpecs(values.quick);
+  const only = values.only?.split(',');
+  const unknown = only?.filter((name) => !all.some((s) => s.name === name)) ?? [];
+  if (unknown.length > 0) throw new UsageError(`--only takes workload names (${all.map((s) => s.name).join(', ')}), got ${unknown.join(', ')}`);
+  const specs = only ? all.filter((s) => only.includes(s.name)) : all;
+
   const results: WorkloadResult[] = [];
-  for (const workload of workloads) {
-    console.error(`bench: ${workload.name}…`);
-    const standard = await measure(workload, 'standard', decodeTokens);
-    const tiered = await measure(workload, 'tiered', decodeTokens);
-    results.push({ name: workload.name, model: workload.model.description, documentTokens: tiered.promptTokens, gpuBudgetTokens: workload.gpuBudgetTokens, standard, tiered });
+  for (const spec of specs) {
+    const started = performance.now();
+    console.error(`bench: ${spec.name}…`);
+    const args = [CHILD, spec.name, '--decode-tokens', String(decodeTokens), ...(values.quick ? ['--quick'] : [])];
+    const { stdout } = await run(process.execPath, args, { maxBuffer: 16 << 20 });
+    results.push(JSON.parse(stdout.trim().split('\n').at(-1)!) as WorkloadResult);
+    console.error(`bench: ${spec.name} done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
+  const scoring = await scoringRows(specs.length === all.length || only?.includes('scoring') ? 2000 : 0);
   const llama = await getLlamaRuntime();
-  const report = {
+  const report: BenchReport = {
     date: new Date().toISOString(),
     machine: { gpu: llama.gpu, cpuMathCores: llama.cpuMathCores, platform: `${process.platform}-${process.arch}` },
+    quick: values.quick,
     results,
+    scoring,
   };
-  writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   const markdown = renderMarkdown(report);
-  writeFileSync(join(RESULTS_DIR, 'latest.md'), markdown);
+  // A partial run (--only) is printed, not written over the committed full report.
+  if (!only) {
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(RESULTS_DIR, 'latest.md'), markdown);
+  }
   console.log(markdown);
   return 0;
 }
 
-async function buildWorkloads(quick: boolean): Promise<Workload[]> {
-  const needleWords = quick ? 4000 : 16000;
-  const haystack = makeHaystack({ wordCount: needleWords, seed: 99, needles: [0.05, 0.17, 0.29, 0.41, 0.53, 0.65, 0.77, 0.89].map((depth) => ({ depth })) });
-  const needleModel: BenchModel = { path: await ensureTestModel('needle'), description: 'needle model (2 layers, 1 KV head × 256, hand-set weights)', shape: { layers: 2, kvHeads: 1, headDimK: 256, headDimV: 256 } };
-  const random = await ensureBenchModel();
-  const words = ['contract', 'party', 'shall', 'notice', 'term', 'payment', 'clause', 'section', 'agreement', 'liability', 'the', 'of', 'and', 'to', 'in'];
-  let text = '';
-  for (let i = 0; text.length < (quick ? 6000 : 14000); i++) text += `${words[(i * 7) % words.length]} ${words[(i * 3 + 5) % words.length]}${i % 9 === 8 ? '.\n\n' : i % 3 === 2 ? '. ' : ' '}`;
-  return [
-    {
-      name: `needle-${needleWords / 1000}k`,
-      model: needleModel,
-      document: { id: 'needle', text: haystack.text },
-      questions: haystack.needles.map((n) => ({ text: needleQuestion(n.key), expected: n.values.join(' ') })),
-      gpuBudgetTokens: 1024,
-    },
-    {
-      name: 'random-8b-kv-shape',
-      model: random,
-      document: { id: 'contract', text: text.trim() },
-      questions: ['who pays the notice?', 'when does the term end?'].map((q) => ({ text: q, expected: null })),
-      gpuBudgetTokens: 1024,
-    },
-  ];
-}
-
-async function measure(workload: Workload, kind: 'standard' | 'tiered', decodeTokens: number): Promise<EngineRun> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
-  const catalog = new Catalog(join(dataDir, 'catalog.sqlite'));
-  const document = catalog.addDocument({ sha256: workload.name, fileName: `${workload.name}.txt`, kind: 'txt', sizeBytes: workload.document.text.length, text: workload.document.text, tokenCount: null, tokenCountModelId: null });
-  const settings: EngineSettings = { ...DEFAULT_SETTINGS, gpuBudgetTokens: workload.gpuBudgetTokens, chunkMinTokens: 32, chunkMaxTokens: 128 };
-  let peakResident = 0;
-  const engine: Engine =
-    kind === 'standard'
-      ? new StandardEngine()
-      : new TieredEngine({ dataDir, catalog, settings: () => settings, onSample: (s) => (peakResident = Math.max(peakResident, s.gpuResidentTokens)) });
-  let model: EngineModel | null = null;
-  try {
-    model = await engine.openModel(workload.model.path);
-    const conversation = model.createConversation();
-    conversation.setDocuments([{ id: document.id, text: workload.document.text }]);
-    const ask = async (question: string, maxTokens: number) => {
-      conversation.setHistory([]);
-      return conversation.ask(question, { maxTokens });
-    };
-    const first = await ask(workload.questions[0].text, 2);
-    const repeated = await ask(workload.questions[1].text, 2);
-    const decode = await ask(workload.questions[0].text, decodeTokens);
-    let correct = 0;
-    const known = workload.questions.filter((q) => q.expected !== null);
-    for (const q of known) if ((await ask(q.text, 2)).text.trim() === q.expected) correct++;
-    const bytesPerToken = kvBytesPerToken(workload.model.shape);
-    const gpuTokens = kind === 'standard' ? first.metrics.contextTokens : peakResident;
-    return {
-      promptTokens: first.metrics.promptTokens,
-      firstQuestionTtftMs: first.metrics.timeToFirstTokenMs,
-      repeatedQuestionTtftMs: repeated.metrics.timeToFirstTokenMs,
-      decodeTokensPerSecond: decode.metrics.decodeTokensPerSecond,
-      peakGpuTierTokens: gpuTokens,
-      peakGpuTierBytes: gpuTokens * bytesPerToken,
-      needleAccuracy: known.length > 0 ? correct / known.length : null,
-      repeated: repeated.metrics.tiered
-        ? { probeMs: repeated.metrics.tiered.probeMs, selectMs: repeated.metrics.tiered.selectMs, spliceMs: repeated.metrics.tiered.spliceMs, bytesFromCpu: repeated.metrics.tiered.bytesFromCpu, bytesFromDisk: repeated.metrics.tiered.bytesFromDisk }
-        : null,
-    };
-  } finally {
-    await model?.dispose();
-    await engine.dispose();
-    catalog.dispose();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+/** Chunk scoring, TypeScript against the addon, for 2,000 chunks of the needle and the 8B shapes. */
+async function scoringRows(chunks: number): Promise<ScoringRow[]> {
+  if (chunks === 0) return [];
+  const { stdout } = await run(process.execPath, [SCORING, '--json', '--chunks', String(chunks)]);
+  return (JSON.parse(stdout) as { rows: ScoringRow[] }).rows;
 }

@@ -15,7 +15,8 @@ import type { AskOptions, AskResult, EngineTurn } from '../Engine.ts';
 import { commonPrefixLength } from '../commonPrefixLength.ts';
 import { RequestError, StrataError } from '../errors.ts';
 import { abstractLength, computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
-import { scoreChunks, scoreShiftedChunks } from './abstracts/scoreChunks.ts';
+import { scoreShiftedChunks } from './abstracts/scoreChunks.ts';
+import { scoreChunksFast } from './abstracts/scoreChunksNative.ts';
 import { rotateByPositions } from './positions/ropeRotation.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
 import type { AddonDecodeResult } from './native/NativeAddon.ts';
@@ -169,7 +170,7 @@ export class TieredConversation extends ConversationBase {
       await tiers.dropLoose();
       probeMs = performance.now() - probeStarted;
       const selectStarted = performance.now();
-      selected = this.select(candidates, pinned, chunkBudget, probe, newTokens.length, selectionMode, prefix, compact ? probeAt : null);
+      selected = await this.select(candidates, pinned, chunkBudget, probe, newTokens.length, selectionMode, prefix, compact ? probeAt : null);
       selectMs = performance.now() - selectStarted;
     }
     tiers.resetPositionStats();
@@ -187,16 +188,17 @@ export class TieredConversation extends ConversationBase {
     let text = '';
     const generated: Token[] = [];
     const prefillStarted = performance.now();
-    let result = await tiers.decode(newTokens, 'last', { layers: scoringLayers, keys: true });
+    // Greedy answers take llama.cpp's argmax instead of a copy of the logits row (O(1) per token in JS).
+    const greedy = (options.temperature ?? 0) <= 0 && !options.onLogits;
+    const logitsMode = greedy ? 'argmax' : 'last';
+    let result = await tiers.decode(newTokens, logitsMode, { layers: scoringLayers, keys: true });
     keysByToken.push(keysOnly(result));
     const firstTokenAt = performance.now();
     let stopReason: AskResult['stopReason'] = 'maxTokens';
     let reselections = 0;
     const vocabSize = model.nativeInfo.vocabSize;
     for (;;) {
-      if (!result.logits) throw new RequestError('INTERNAL', 'The native engine returned no logits.');
-      options.onLogits?.(result.logits);
-      const token = sampleToken(result.logits, vocabSize, options.temperature ?? 0) as Token;
+      const token = this.nextToken(result, greedy, vocabSize, options);
       generated.push(token);
       if (vocab.isEogToken(token)) {
         stopReason = 'eos';
@@ -214,11 +216,11 @@ export class TieredConversation extends ConversationBase {
       }
       // Re-selection splices chunks under the answer's cells, which compact positions have no room for.
       const reselect = !compact && settings.reselectEveryTokens > 0 && allTokens > chunkBudget && generated.length % settings.reselectEveryTokens === 0;
-      result = await tiers.decode([token], 'last', { layers: scoringLayers, keys: true, queries: reselect });
+      result = await tiers.decode([token], logitsMode, { layers: scoringLayers, keys: true, queries: reselect });
       keysByToken.push(keysOnly(result));
       if (reselect) {
         const answerRoom = newTokens.length + maxTokens;
-        const picks = this.select(candidates, pinned, budget - answerRoom, result, 1, selectionMode, prefix);
+        const picks = await this.select(candidates, pinned, budget - answerRoom, result, 1, selectionMode, prefix);
         const stats = await tiers.makeResident(picks.map((c) => c.source));
         addStats(splice, stats);
         model.countSplices(stats.kept, stats);
@@ -282,6 +284,16 @@ export class TieredConversation extends ConversationBase {
     return { text, stopReason, metrics };
   }
 
+  private nextToken(result: AddonDecodeResult, greedy: boolean, vocabSize: number, options: AskOptions): Token {
+    if (greedy) {
+      if (result.argmax === null) throw new RequestError('INTERNAL', 'The native engine returned no argmax.');
+      return result.argmax as Token;
+    }
+    if (!result.logits) throw new RequestError('INTERNAL', 'The native engine returned no logits.');
+    options.onLogits?.(result.logits);
+    return sampleToken(result.logits, vocabSize, options.temperature ?? 0) as Token;
+  }
+
   /** Document chunks then turn chunks, in position order. */
   private candidates(prefix: DocumentPrefix | null): Candidate[] {
     const list: Candidate[] = [];
@@ -311,7 +323,7 @@ export class TieredConversation extends ConversationBase {
     else if (!compact && !usable) await tiers.makeResident(pinned.map((c) => c.source));
   }
 
-  private select(
+  private async select(
     candidates: Candidate[],
     pinned: Candidate[],
     budgetTokens: number,
@@ -320,9 +332,9 @@ export class TieredConversation extends ConversationBase {
     mode: 'scores' | 'recent',
     prefix: DocumentPrefix | null,
     compactProbeAt: number | null = null,
-  ): Candidate[] {
+  ): Promise<Candidate[]> {
     if (mode === 'recent') return recentWindow(candidates, pinned, budgetTokens);
-    const scores = this.score(candidates, probe, queryTokens, prefix, compactProbeAt === null ? null : this.compactShifts(candidates, pinned, compactProbeAt));
+    const scores = await this.score(candidates, probe, queryTokens, prefix, compactProbeAt === null ? null : this.compactShifts(candidates, pinned, compactProbeAt));
     const ids = selectChunks({
       chunks: candidates.map((c, i) => ({ id: c.index, tokenCount: c.tokenCount, score: scores[i], position: c.source.posStart })),
       budgetTokens,
@@ -331,7 +343,7 @@ export class TieredConversation extends ConversationBase {
     return ids.map((id) => candidates[id]);
   }
 
-  private score(candidates: Candidate[], probe: AddonDecodeResult, queryTokens: number, prefix: DocumentPrefix | null, shifts: Int32Array | null): Float64Array {
+  private score(candidates: Candidate[], probe: AddonDecodeResult, queryTokens: number, prefix: DocumentPrefix | null, shifts: Int32Array | null): Promise<Float64Array> {
     const layers = this.model.scoringLayers;
     const captures = layers.map((layer) => probe.captures?.find((c) => c.layer === layer));
     const first = captures[0];
@@ -345,7 +357,9 @@ export class TieredConversation extends ConversationBase {
       abstracts: this.packedAbstracts(prefix, abstractLength(first.kvHeadCount, first.headDim) * layers.length, candidates.length),
     };
     const rope = this.model.ropeSpec;
-    return shifts === null || rope === null ? scoreChunks(input) : scoreShiftedChunks(input, shifts, (queries, delta) => rotateByPositions(queries, first.headDim, rope, delta));
+    // Compact positions rotate the queries per chunk: that variant runs in TypeScript.
+    if (shifts === null || rope === null) return scoreChunksFast(input);
+    return Promise.resolve(scoreShiftedChunks(input, shifts, (queries, delta) => rotateByPositions(queries, first.headDim, rope, delta)));
   }
 
   /**

@@ -11,7 +11,7 @@ import { computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstra
 import { chunkTokens, nextWordBoundary } from './chunking/chunkTokens.ts';
 import type { AddonLayerCapture } from './native/NativeAddon.ts';
 import { GrowingAbstracts } from './abstracts/GrowingAbstracts.ts';
-import { scoreChunks } from './abstracts/scoreChunks.ts';
+import { scoreChunksFast } from './abstracts/scoreChunksNative.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
 import type { SpliceSource, TierManager } from './TierManager.ts';
 import type { CpuTier } from './tiers/CpuTier.ts';
@@ -256,7 +256,7 @@ async function prepareWorkingSet(state: IngestState, nextSize: number, lastQueri
   }
   if (lastQueries && windowStart > 1) {
     const older = chunks.slice(1, windowStart);
-    const scores = scoreChunks({ ...lastQueries, nQueryTokens: lastQueries.nTokens, abstracts: state.abstracts.view(1, windowStart - 1) });
+    const scores = await scoreChunksFast({ ...lastQueries, nQueryTokens: lastQueries.nTokens, abstracts: state.abstracts.view(1, windowStart - 1) });
     const picks = selectChunks({
       chunks: older.map((c, i) => ({ id: i, tokenCount: sizeOf(c), score: scores[i], position: c.posStart })),
       budgetTokens: room - used,

@@ -105,13 +105,15 @@ Napi::Value AddonContext::decode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto tokens = std::make_shared<std::vector<int32_t>>(int32Vector(info[0], "tokens"));
   auto positions = std::make_shared<std::vector<int32_t>>(int32Vector(info[1], "positions"));
-  if (info.Length() < 3 || !info[2].IsString()) throw Napi::TypeError::New(env, "logits must be 'none', 'last' or 'all'");
+  static const char* const kLogitsModes = "logits must be 'none', 'last', 'all' or 'argmax'";
+  if (info.Length() < 3 || !info[2].IsString()) throw Napi::TypeError::New(env, kLogitsModes);
   const std::string logitsName = info[2].As<Napi::String>().Utf8Value();
   LogitsMode logits;
   if (logitsName == "none") logits = LogitsMode::None;
   else if (logitsName == "last") logits = LogitsMode::Last;
   else if (logitsName == "all") logits = LogitsMode::All;
-  else throw Napi::TypeError::New(env, "logits must be 'none', 'last' or 'all'");
+  else if (logitsName == "argmax") logits = LogitsMode::Argmax;
+  else throw Napi::TypeError::New(env, kLogitsModes);
   std::shared_ptr<CaptureRequest> capture;
   if (info.Length() >= 4 && info[3].IsObject()) {
     Napi::Object options = info[3].As<Napi::Object>();
@@ -134,6 +136,7 @@ Napi::Value AddonContext::decode(const Napi::CallbackInfo& info) {
         Napi::Object out = Napi::Object::New(env);
         out.Set("logits", result->logitRows > 0 ? Napi::Value(float32Array(env, result->logits)) : env.Null());
         out.Set("logitRows", result->logitRows);
+        out.Set("argmax", result->argmax >= 0 ? Napi::Value(Napi::Number::New(env, result->argmax)) : env.Null());
         out.Set("elapsedMs", result->elapsedMs);
         if (!result->captured) {
           out.Set("captures", env.Null());

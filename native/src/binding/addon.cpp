@@ -1,10 +1,11 @@
 // Module entry of strata_tier.node: initialize(binsDir), loadModel(path, options), describeBlob(blob),
-// getInitInfo(), ggmlTypes. Typed by hand in main/engine/tiered/native/NativeAddon.ts.
+// getInitInfo(), scoreChunks(…) (AddonScoring.h), ggmlTypes. Typed by hand in main/engine/tiered/native/NativeAddon.ts.
 #include <napi.h>
 
 #include "binding/AddonContext.h"
 #include "binding/AddonData.h"
 #include "binding/AddonModel.h"
+#include "binding/AddonScoring.h"
 #include "binding/convert.h"
 #include "core/BlobLayout.h"
 #include "core/LlamaApi.h"
@@ -103,6 +104,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("getInitInfo", Napi::Function::New(env, getInitInfo, "getInitInfo"));
   exports.Set("loadModel", Napi::Function::New(env, loadModel, "loadModel"));
   exports.Set("describeBlob", Napi::Function::New(env, describeBlob, "describeBlob"));
+  exports.Set("scoreChunks", Napi::Function::New(env, scoreChunks, "scoreChunks"));
   exports.Set("ggmlTypes", ggmlTypes(env));
   exports.Set("llamaCppRelease", Napi::String::New(env, STRATA_LLAMA_CPP_RELEASE));
   return exports;

@@ -47,6 +47,15 @@ bool isValidType(int32_t type) { return type >= 0 && type < GGML_TYPE_COUNT; }
 
 bool isQuantized(int32_t type) { return type != GGML_TYPE_F32 && type != GGML_TYPE_F16 && type != GGML_TYPE_BF16; }
 
+/** Index of the largest value, the lowest among ties; a NaN never wins. The same rule as sampleToken.ts. */
+int32_t argmaxOf(const float* row, size_t count) {
+  size_t best = 0;
+  for (size_t i = 1; i < count; ++i) {
+    if (row[i] > row[best]) best = i;
+  }
+  return static_cast<int32_t>(best);
+}
+
 }  // namespace
 
 Status TierContext::create(std::shared_ptr<TierModel> model, const ContextOptions& options, std::unique_ptr<TierContext>& out) noexcept {
@@ -194,7 +203,8 @@ void TierContext::decodeOrThrow(const std::vector<int32_t>& tokens, const std::v
       batch_.pos[i] = positions[begin + i];
       batch_.n_seq_id[i] = 1;
       batch_.seq_id[i][0] = kMainSeq;
-      batch_.logits[i] = logits == LogitsMode::All || (logits == LogitsMode::Last && lastPiece && i + 1 == count);
+      const bool lastRow = (logits == LogitsMode::Last || logits == LogitsMode::Argmax) && lastPiece && i + 1 == count;
+      batch_.logits[i] = logits == LogitsMode::All || lastRow;
     }
     const int32_t status = api.llama_decode(context_, batch_);
     if (status == 1) {
@@ -214,6 +224,10 @@ void TierContext::decodeOrThrow(const std::vector<int32_t>& tokens, const std::v
       if (row == nullptr) throw CoreError{"DECODE_FAILED", "llama.cpp returned no logits"};
       out.logits.assign(row, row + vocab);
       out.logitRows = 1;
+    } else if (logits == LogitsMode::Argmax && lastPiece) {
+      const float* row = api.llama_get_logits_ith(context_, -1);
+      if (row == nullptr) throw CoreError{"DECODE_FAILED", "llama.cpp returned no logits"};
+      out.argmax = argmaxOf(row, vocab);
     }
   }
   api.llama_synchronize(context_);

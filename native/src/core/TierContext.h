@@ -17,7 +17,11 @@
 
 namespace strata {
 
-enum class LogitsMode { None, Last, All };
+/**
+ * Which logits a decode returns. Argmax: only the index of the last token's largest logit (the lowest
+ * index among ties), so greedy decoding does not copy a whole vocabulary row per token.
+ */
+enum class LogitsMode { None, Last, All, Argmax };
 
 struct ContextOptions {
   uint32_t contextSize = 4096;  // cells
@@ -50,6 +54,8 @@ struct DecodeResult {
   /** n_vocab floats per output row: none, the last token's, or every token's. */
   std::vector<float> logits;
   int32_t logitRows = 0;
+  /** LogitsMode::Argmax: the last row's argmax; -1 otherwise. */
+  int32_t argmax = -1;
   bool captured = false;
   std::vector<LayerCapture> captures;
   /** Wall time of the llama.cpp calls (captures included). */

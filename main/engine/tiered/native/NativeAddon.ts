@@ -9,7 +9,7 @@ import { isAbsolute } from 'node:path';
 import { DisposedError } from '../../errors.ts';
 import { SerialQueue } from '../../SerialQueue.ts';
 import type { AddonBinding, AddonCaptureOptions, AddonContextInfo, AddonDecodeResult, AddonModelInfo, AddonTierContext, AddonTierModel, AddonBlobInfo, AddonChunkInfo, AddonCapturedChunk, AddonInitInfo, GgmlTypeName, LogitsMode } from './addonTypes.ts';
-import { checkInteger, checkRange, INT32_MAX, toInt32Array } from './checkArguments.ts';
+import { checkInteger, checkRange, checkScoreChunks, INT32_MAX, toInt32Array } from './checkArguments.ts';
 import { readBinsRelease } from './llamaBinaries.ts';
 import { fromNative, native, NativeTierError } from './nativeErrors.ts';
 
@@ -36,6 +36,11 @@ export interface TierContextOptions {
   batchThreads?: number;
   typeK?: GgmlTypeName;
   typeV?: GgmlTypeName;
+  /**
+   * llama_context_params.offload_kqv, default true: the KV cache and the attention over it live on the
+   * GPU with the offloaded layers. false keeps them in host memory (a bench baseline; on a CPU-only
+   * model it changes nothing).
+   */
   offloadKqv?: boolean;
   /**
    * Installs the query/key capture hook (llama.cpp's cb_eval); default true. A context that never
@@ -57,6 +62,26 @@ export interface DecodeRequest {
   logits: LogitsMode;
   /** Arms query/key capture for this decode only. */
   capture?: { layers: readonly number[]; keys?: boolean; queries?: boolean };
+}
+
+/** What scoreChunks.ts's ScoreChunksInput holds (that type satisfies this one). */
+export interface ScoreChunksRequest {
+  /** Per scoring layer, the queries laid out [token][head][dim]. */
+  queries: readonly Float32Array[];
+  nQueryTokens: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  /** Chunks' abstracts packed [chunk][layer][kvHead][min|max][dim]; may hold more chunks than are scored. */
+  abstracts: Float32Array;
+}
+
+export interface ScoreChunksOptions {
+  /** Score chunks [firstChunk, firstChunk + chunkCount) of `abstracts`; default 0 and every chunk from there. */
+  firstChunk?: number;
+  chunkCount?: number;
+  /** Most threads to use, 0 (default) for all cores; small inputs use one whatever this says. */
+  threads?: number;
 }
 
 export interface BlobInfo extends Omit<AddonBlobInfo, 'typeK' | 'typeV'> {
@@ -116,6 +141,19 @@ export class NativeAddon {
       throw fromNative(error);
     }
     return { ...info, typeK: this.typeName(info.typeK), typeV: info.typeV === -1 ? null : this.typeName(info.typeV) };
+  }
+
+  /**
+   * scoreChunks.ts's scores (one per chunk, higher is more relevant; standardised over the chunks
+   * scored) computed in C++ on the libuv pool, over several cores. The inputs are copied before this
+   * returns, so the caller may keep growing its packed abstracts. Bounds are summed in float32: scores
+   * agree with the TypeScript reference to about 1e-5. Needs no initialize().
+   */
+  async scoreChunks(request: ScoreChunksRequest, options: ScoreChunksOptions = {}): Promise<Float64Array> {
+    const { firstChunk, chunkCount } = checkScoreChunks(request, options.firstChunk, options.chunkCount);
+    const threads = checkInteger(options.threads ?? 0, 'threads', 0, 1024);
+    const { queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts } = request;
+    return native(() => this.binding.scoreChunks(queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts, firstChunk, chunkCount, threads));
   }
 
   /** @internal */
@@ -237,7 +275,8 @@ export class NativeTierContext {
 
   /**
    * Evaluates tokens on sequence 0. All or nothing: on failure the context holds what it held before.
-   * Returns the logits asked for and, when `capture` is given, the post-RoPE keys/queries of those layers.
+   * Returns the logits asked for (with 'argmax', only `argmax`: greedy decoding without copying a
+   * vocabulary row) and, when `capture` is given, the post-RoPE keys/queries of those layers.
    */
   async decode(request: DecodeRequest): Promise<AddonDecodeResult> {
     this.assertAlive();
@@ -254,8 +293,8 @@ export class NativeTierContext {
     for (let i = 1; i < positions.length; i++) {
       if (positions[i] !== positions[0]! + i) throw new RangeError(`positions must be consecutive: positions[${i}] = ${positions[i]} after ${positions[i - 1]}`);
     }
-    if (request.logits !== 'none' && request.logits !== 'last' && request.logits !== 'all') {
-      throw new TypeError(`logits must be 'none', 'last' or 'all', got ${String(request.logits)}`);
+    if (request.logits !== 'none' && request.logits !== 'last' && request.logits !== 'all' && request.logits !== 'argmax') {
+      throw new TypeError(`logits must be 'none', 'last', 'all' or 'argmax', got ${String(request.logits)}`);
     }
     let capture: AddonCaptureOptions | null = null;
     if (request.capture !== undefined) {

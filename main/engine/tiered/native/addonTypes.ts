@@ -3,7 +3,8 @@
 // Positions are llama.cpp positions on sequence 0 of a tiered context. Ranges are half-open: [start, end).
 
 export type GgmlTypeName = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | 'q5_1';
-export type LogitsMode = 'none' | 'last' | 'all';
+/** 'argmax': only the index of the last token's largest logit (lowest index among ties), no logits row. */
+export type LogitsMode = 'none' | 'last' | 'all' | 'argmax';
 
 export interface AddonInitInfo {
   binsDir: string;
@@ -47,6 +48,7 @@ export interface AddonContextOptions {
   flashAttention: boolean;
   typeK: number;
   typeV: number;
+  /** llama_context_params.offload_kqv: false keeps the KV cache (and attention over it) in host memory. */
   offloadKqv: boolean;
   captureEnabled: boolean;
 }
@@ -82,9 +84,11 @@ export interface AddonLayerCapture {
 }
 
 export interface AddonDecodeResult {
-  /** logitRows × vocabSize floats, or null for logits 'none'. */
+  /** logitRows × vocabSize floats, or null for logits 'none' and 'argmax'. */
   logits: Float32Array | null;
   logitRows: number;
+  /** For logits 'argmax': the last token's most likely next token (lowest id among ties); else null. */
+  argmax: number | null;
   /** null when capture was not armed for this decode. */
   captures: AddonLayerCapture[] | null;
   /** Wall time of the llama.cpp calls, captures included. */
@@ -141,6 +145,15 @@ export interface AddonBinding {
   getInitInfo(): AddonInitInfo | null;
   loadModel(path: string, options: { gpuLayers: number }): Promise<AddonTierModel>;
   describeBlob(blob: Uint8Array): AddonBlobInfo;
+  /**
+   * scoreChunks.ts's scores for chunks [firstChunk, firstChunk + chunkCount) of the packed `abstracts`,
+   * computed on the libuv pool over up to `threads` threads (0: all cores). The inputs are copied
+   * before it returns. Needs no initialize().
+   */
+  scoreChunks(
+    queries: readonly Float32Array[], nQueryTokens: number, nHeads: number, nKvHeads: number, headDim: number,
+    abstracts: Float32Array, firstChunk: number, chunkCount: number, threads: number,
+  ): Promise<Float64Array>;
   readonly ggmlTypes: Readonly<Record<GgmlTypeName, number>>;
   /** "node-llama-cpp@<version>/llama.cpp@<tag>" of the headers the addon was compiled against. */
   readonly llamaCppRelease: string;
