@@ -8,6 +8,7 @@ import { buildWorkload, GPU_BUDGET_TOKENS, workloadSpecs } from './benchWorkload
 import { fullKvDecode, marginalPrefill } from './fullKvBaseline.ts';
 import type { WorkloadResult } from './renderMarkdown.ts';
 import { runTiered } from './tieredRun.ts';
+import { decodeThreads } from '../engine/tiered/TieredEngine.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, 'decode-tokens': { type: 'string', default: '64' } } });
 const spec = workloadSpecs(values.quick).find((s) => s.name === positionals[0]);
@@ -22,7 +23,7 @@ const { result, extra } = await runTiered(workload, async (stored) => {
   if (load.addon.initInfo === null) await load.addon.initialize(await getLlamaBinsDir(llama));
   const native = await load.addon.loadModel(workload.modelPath, { gpuLayers: llama.gpu === false ? 0 : -1 });
   try {
-    const options = { threads: llama.cpuMathCores, kvCacheType: spec.kvCacheType };
+    const options = { ...decodeThreads(llama.cpuMathCores), kvCacheType: spec.kvCacheType };
     let prefill: WorkloadResult['baseline']['marginalPrefill'] = null;
     if (spec.ingestRatio) {
       const vocab = await llama.loadModel({ modelPath: workload.modelPath, vocabOnly: true });

@@ -5,7 +5,9 @@ import type { KvCacheType } from '../engine/engineTypes.ts';
 import type { NativeTierContext, NativeTierModel } from '../engine/tiered/native/NativeAddon.ts';
 
 export interface FullKvOptions {
+  /** One-token decodes' threads and batches' threads, as the tiered engine sets them (decodeThreads). */
   threads: number;
+  batchThreads: number;
   kvCacheType: KvCacheType;
   ubatchSize?: number;
   /** false: the KV cache in host memory (llama.cpp's offload_kqv = false). */
@@ -22,6 +24,7 @@ async function openContext(native: NativeTierModel, cells: number, options: Full
     batchSize: ubatch,
     ubatchSize: ubatch,
     threads: options.threads,
+    batchThreads: options.batchThreads,
     typeK: options.kvCacheType,
     typeV: options.kvCacheType,
     offloadKqv: options.offloadKqv ?? true,

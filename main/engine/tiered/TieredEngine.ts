@@ -36,6 +36,17 @@ export interface TieredEngineOptions {
   flashAttention?: boolean;
 }
 
+/**
+ * Threads for one-token decodes and for batches. A batch has enough work per graph node to use every
+ * core; a one-token decode (or a batch of a few tokens: TierContext.cpp) waits at a barrier after each
+ * node, so when another thread (Node's own, the OS) takes a core the whole step stalls. On a 2-core
+ * machine that made every decode step several times slower on 2 threads than on 1. One core is left to
+ * the rest of the process for decodes.
+ */
+export function decodeThreads(cores: number): { threads: number; batchThreads: number } {
+  return { threads: Math.max(1, cores - 1), batchThreads: Math.max(1, cores) };
+}
+
 /** Why the tiered engine cannot run here, or null when it can. */
 export function tieredEngineUnavailableReason(): string | null {
   const load = loadNativeAddon();
@@ -137,7 +148,7 @@ export class TieredEngine implements Engine {
           flashAttention: this.options.flashAttention ?? true,
           batchSize: gpuBudgetTokens,
           ubatchSize: Math.min(512, gpuBudgetTokens),
-          threads: llama.cpuMathCores,
+          ...decodeThreads(llama.cpuMathCores),
           typeK: kvType,
           typeV: kvType,
         });

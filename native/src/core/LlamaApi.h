@@ -61,6 +61,7 @@ namespace strata {
   X(llama_decode)                                                                                     \
   X(llama_get_logits_ith)                                                                             \
   X(llama_synchronize)                                                                                \
+  X(llama_set_n_threads)                                                                              \
   X(ggml_backend_load_all_from_path)                                                                  \
   X(ggml_backend_reg_by_name)                                                                         \
   X(ggml_backend_dev_count)                                                                           \

@@ -9,6 +9,11 @@
 #include "core/BlobLayout.h"
 
 namespace strata {
+
+namespace {
+// Batches up to this many tokens decode on the one-token thread count.
+constexpr size_t kSmallBatchTokens = 32;
+}  // namespace
 namespace {
 
 Status fromException() noexcept {
@@ -108,6 +113,9 @@ Status TierContext::create(std::shared_ptr<TierModel> model, const ContextOption
     context->info_.typeK = options.typeK;
     context->info_.typeV = options.typeV;
     context->info_.threads = params.n_threads;
+    context->threads_ = params.n_threads;
+    context->batchThreads_ = params.n_threads_batch;
+    context->activeBatchThreads_ = params.n_threads_batch;
     context->info_.captureEnabled = options.captureEnabled;
     context->batch_ = api.llama_batch_init(static_cast<int32_t>(context->info_.batchSize), 0, 1);
     context->batchAllocated_ = true;
@@ -161,6 +169,13 @@ Status TierContext::decode(const std::vector<int32_t>& tokens, const std::vector
 
     out = DecodeResult();
     const auto start = std::chrono::steady_clock::now();
+    // A batch of a few tokens (a question, a probe) has as little work per graph node as one token, and
+    // waits at as many barriers: it runs on the one-token thread count (see decodeThreads in TieredEngine.ts).
+    const int32_t batchThreads = tokens.size() <= kSmallBatchTokens ? threads_ : batchThreads_;
+    if (batchThreads != activeBatchThreads_) {
+      model_->api().llama_set_n_threads(context_, threads_, batchThreads);
+      activeBatchThreads_ = batchThreads;
+    }
     if (capture != nullptr) capture_.arm(*capture, modelInfo.layerCount);
     try {
       decodeOrThrow(tokens, positions, logits, out);

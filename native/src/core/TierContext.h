@@ -123,6 +123,10 @@ class TierContext {
   std::shared_ptr<TierModel> model_;
   QkCapture capture_;  // its address is the context's cb_eval_user_data: it lives as long as the context
   struct llama_context* context_ = nullptr;
+  int32_t threads_ = 1;
+  int32_t batchThreads_ = 1;
+  /** The n_threads_batch llama.cpp runs with now: small batches get the one-token thread count. */
+  int32_t activeBatchThreads_ = 1;
   llama_memory_t memory_ = nullptr;
   struct llama_batch batch_ {};
   bool batchAllocated_ = false;
