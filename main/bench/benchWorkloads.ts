@@ -30,8 +30,9 @@ export function workloadSpecs(quick: boolean): WorkloadSpec[] {
     { name: 'random-8b-2k', family: 'random-8b', tokens: 1800, kvCacheType: 'f16', ingestRatio: false },
     { name: 'random-8b-32k', family: 'random-8b', tokens: size(32000, 5000), kvCacheType: 'f16', ingestRatio: true, markTokens: size(16384, 4096) },
   ];
+  const needles = specs.filter((s) => s.family === 'needle');
   for (const kvCacheType of ['q8_0', 'q4_0'] as const) {
-    for (const spec of specs.filter((s) => s.family === 'needle')) specs.push({ ...spec, name: `${spec.name}-${kvCacheType}`, kvCacheType, ingestRatio: false, coldAsk: false });
+    for (const spec of needles) specs.push({ ...spec, name: `${spec.name}-${kvCacheType}`, kvCacheType, ingestRatio: false, coldAsk: false });
   }
   return specs;
 }

@@ -31,6 +31,8 @@ export interface BenchReport {
   quick: boolean;
   results: WorkloadResult[];
   scoring: ScoringRow[];
+  /** What happened to this run that its numbers do not say (a workload run again, and why). */
+  notes?: string[];
 }
 
 const ms = (v: number) => `${v.toFixed(0)} ms`;
@@ -135,5 +137,6 @@ export function renderMarkdown(report: BenchReport): string {
     lines.push(`| ${row.shape} | ${row.queryTokens} | ${row.chunks} | ${row.tsMs.toFixed(1)} ms | ${row.nativeMs === null ? 'n/a' : `${row.nativeMs.toFixed(1)} ms`} | ${row.nativeMs === null ? 'n/a' : `**${ratio(row.tsMs, row.nativeMs)}**`} |`);
   }
   lines.push('', 'On this CPU-only machine the "GPU tier" is the llama.cpp context that holds the working set.', '');
+  for (const note of report.notes ?? []) lines.push(`Note: ${note}`, '');
   return lines.join('\n');
 }
