@@ -26,6 +26,8 @@ test('dashboards change while an answer streams, and the residency map and docum
   const { page } = strata;
   const { needle, expected, fact } = await openNeedleDocument(strata, 'haystack-6k.txt', 41, 6000);
   await expectAllControlsNamed(strata, 'Documents tab');
+  // Two samples must land while the answer streams: a 2,000-token answer lasts seconds.
+  await strata.setLongestAnswer(2000);
 
   await strata.openSideTab('Latency');
   const answer = await strata.ask(needleQuestion(needle.key));

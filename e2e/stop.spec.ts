@@ -4,7 +4,8 @@ import { makeHaystack, needleQuestion } from '../main/engine/testModels/haystack
 import { expect, test } from './fixtures/strataApp.ts';
 
 // The needle model runs on past its answer until max tokens; stopped early, an answer has fewer words.
-const MAX_TOKENS = 256;
+// Long enough to still stream seconds after the first words at the needle model's speed.
+const MAX_TOKENS = 2000;
 
 test('Stop ends a streaming answer, which is kept as stopped after a reload', async ({ strata, strataApp }, testInfo) => {
   const haystack = makeHaystack({ wordCount: 4000, seed: 29, needles: [{ depth: 0.5 }] });
@@ -16,10 +17,11 @@ test('Stop ends a streaming answer, which is kept as stopped after a reload', as
   await expect(strata.currentModel).toContainText('raw completion');
   await strata.dropFiles([{ name: 'long-notes.txt', contents: haystack.text }]);
   await expect(strata.document('long-notes.txt')).toBeVisible();
+  await strata.setLongestAnswer(MAX_TOKENS);
 
   const answer = await strata.ask(needleQuestion(needle.key));
   // waitFor polls every frame: Stop is pressed right after the first words, seconds before the
-  // ~256-token answer would end on its own. The first question reads the document into the KV tiers
+  // 2,000-token answer would end on its own. The first question reads the document into the KV tiers
   // before the first word (over 10 s for 4K tokens on a small CPU), hence the long wait.
   await answer.and(strata.page.locator('[data-status="streaming"]')).filter({ hasText: expected }).waitFor({ timeout: 90_000 });
   await strata.stop();

@@ -98,6 +98,17 @@ export class StrataPage {
   get settingsPanel(): Locator {
     return this.page.getByRole('region', { name: 'Engine settings' });
   }
+  /**
+   * Sets "Longest answer (tokens)" in the Settings tab and applies it. A test that acts while an answer
+   * streams needs answers long enough to still be streaming: the needle model writes hundreds of tokens
+   * a second, so the automatic 256 can be over before a click lands.
+   */
+  async setLongestAnswer(tokens: number): Promise<void> {
+    await this.openSideTab('Settings');
+    await this.settingsPanel.getByRole('textbox', { name: 'Longest answer (tokens)' }).fill(String(tokens));
+    await this.settingsPanel.getByRole('button', { name: 'Apply settings' }).click();
+    await expect(this.settingsPanel.getByRole('status')).toContainText('Settings applied');
+  }
   /** Residency map cells, named like `Chunk 12: GPU, read`. */
   get residencyCells(): Locator {
     return this.memoryDashboard.getByRole('button', { name: /^Chunk \d+: / });

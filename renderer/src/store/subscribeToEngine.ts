@@ -1,27 +1,47 @@
+import type { StrataEvents } from '../../../preload/api.ts';
 import { getStrataClient } from '../bridge/getStrataClient.ts';
 import { loadInitialState } from './loadInitialState.ts';
 import { useStrata } from './useStrata.ts';
 
 let unsubscribe: (() => void) | null = null;
 
+/** How long tokens wait to be taken into the store together: about one frame. */
+const TOKEN_BATCH_MS = 16;
+
 /** Engine events go straight into the store. Call once at startup; later calls are no-ops. */
 export function subscribeToEngine(): () => void {
   if (unsubscribe) return unsubscribe;
   const { bridge, socket } = getStrataClient();
   const state = useStrata.getState;
-  const offs = [
-    bridge.on('chat.onToken', (event) => {
+  // Tokens can come faster than frames (hundreds a second from a small model): they are taken into the
+  // store together, at most once per ~frame, so the window renders the answer and the dashboards once
+  // per batch instead of once per token and stays responsive. Any other chat event first takes in the
+  // tokens that came before it.
+  const tokens: Array<{ event: StrataEvents['chat.onToken']; at: number }> = [];
+  let flushTimer: ReturnType<typeof setTimeout> | null = null;
+  const flushTokens = () => {
+    if (flushTimer !== null) clearTimeout(flushTimer);
+    flushTimer = null;
+    for (const { event, at } of tokens.splice(0)) {
       const stream = state().streams[event.requestId];
       state().applyToken(event);
-      state().recordToken(event, stream ? Date.now() - stream.startedAt : 0);
+      state().recordToken(event, stream ? at - stream.startedAt : 0);
       // Tokens flow: whatever was being read into the tiers is done.
       state().endIngest(event.requestId);
+    }
+  };
+  const offs = [
+    bridge.on('chat.onToken', (event) => {
+      tokens.push({ event, at: Date.now() });
+      flushTimer ??= setTimeout(flushTokens, TOKEN_BATCH_MS);
     }),
     bridge.on('chat.onAskStarted', (event) => {
+      flushTokens();
       state().applyAskStarted(event);
       state().beginTimeline(event.requestId, event.conversationId);
     }),
     bridge.on('chat.onAskFinished', (event) => {
+      flushTokens();
       state().applyAskFinished(event);
       state().endTimeline(event.requestId);
       state().endIngest(event.requestId);
@@ -55,6 +75,7 @@ export function subscribeToEngine(): () => void {
     );
   }
   unsubscribe = () => {
+    if (flushTimer !== null) clearTimeout(flushTimer);
     for (const off of offs) off();
     unsubscribe = null;
   };
