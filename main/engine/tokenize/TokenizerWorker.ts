@@ -69,6 +69,7 @@ export class TokenizerWorker {
     const workerData: TokenizerWorkerData = { modelPath, control };
     const worker = new Worker(entry, { workerData, resourceLimits: options.resourceLimits });
     const name = basename(modelPath);
+    let exited = false;
     const started = await new Promise<{ ok: true } | { ok: false; error: ModelError }>((resolve) => {
       const settle = (result: { ok: true } | { ok: false; error: ModelError }) => {
         worker.off('message', onMessage).off('error', onError).off('exit', onExit);
@@ -82,12 +83,22 @@ export class TokenizerWorker {
       };
       const onError = (error: Error) =>
         settle({ ok: false, error: new ModelError('MODEL_LOAD_FAILED', `The tokenizer thread for ${name} failed to start: ${error.message}`, { cause: error }) });
-      const onExit = (code: number) =>
+      const onExit = (code: number) => {
+        exited = true;
         settle({ ok: false, error: new ModelError('MODEL_LOAD_FAILED', `The tokenizer thread for ${name} exited (code ${code}) before loading the vocabulary.`) });
+      };
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     });
     if (!started.ok) {
-      await worker.terminate(); // safe: the thread has answered and is idle, or has already ended
+      // After a failed load the thread ends itself (tokenizerWorkerMain.ts); one that does not is ended here.
+      await new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        const timer = setTimeout(() => void worker.terminate().finally(resolve), 10_000);
+        worker.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       throw started.error;
     }
     return new TokenizerWorker(worker, control, name);

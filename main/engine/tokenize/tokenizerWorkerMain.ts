@@ -28,8 +28,13 @@ async function loadVocab(): Promise<LlamaModel | null> {
     const llama = await getLlamaRuntime();
     return await llama.loadModel({ modelPath, vocabOnly: true });
   } catch (error) {
-    post({ kind: 'loadFailed', error: serializeError(error) }); // the main side then ends this thread
-    return null;
+    post({ kind: 'loadFailed', error: serializeError(error) });
+    // This thread ends itself, as close() does: llama.cpp's log lines about the bad file are still on
+    // their way to this thread's event loop, and a terminate() landing while node-llama-cpp delivers
+    // one aborted the whole process (FATAL ERROR: napi_define_properties, in its logger callback).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await (await getLlamaRuntime().catch(() => null))?.dispose().catch(() => undefined);
+    process.exit(0); // this thread only
   }
 }
 
