@@ -34,9 +34,10 @@ test('a read longer than the trained context is announced early, with its number
   t.diagnostic(message);
   assert.match(message, /These documents are 6,0\d\d tokens/);
   assert.match(message, /takes about \d+ (s|min|hours) at the measured \d+ tokens\/s/);
-  const lastProgress = events.findLastIndex((e) => e.event === 'chat.onIngestProgress');
-  const progressAfter = events.slice(noticeAt).filter((e) => e.event === 'chat.onIngestProgress').length;
-  assert.ok(noticeAt < lastProgress && progressAfter > 10, 'said early in the read, not at its end');
+  // Early: in the first half of the read, whatever this machine's speed.
+  const progressBefore = events.slice(0, noticeAt).filter((e) => e.event === 'chat.onIngestProgress');
+  const progressAfter = events.slice(noticeAt).filter((e) => e.event === 'chat.onIngestProgress');
+  assert.ok(progressAfter.length > progressBefore.length, `said early in the read, not at its end (${progressBefore.length} progress events before, ${progressAfter.length} after)`);
 });
 
 test('read times are in hours when they are hours', () => {
