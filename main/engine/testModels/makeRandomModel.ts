@@ -21,6 +21,8 @@ export interface RandomModelOptions {
   seed: number;
   /** Training context written to the GGUF; default 131072. */
   contextLength?: number;
+  /** The end-of-generation token (tokenizer.ggml.eos_token_id); default `</s>`. A token the random weights do predict makes answers end. */
+  eosTokenId?: number;
   /** A Jinja chat template (tokenizer.chat_template), to exercise the chat path of the engines. */
   chatTemplate?: string;
   /** tokenizer.ggml.add_bos_token; default true. Qwen2/Qwen3/Phi-3 GGUFs say false. */
@@ -89,6 +91,7 @@ export async function makeRandomModel(outPath: string, options: RandomModelOptio
       }),
       ...spmVocabMetadata(spmVocab),
       ...(options.chatTemplate ? { 'tokenizer.chat_template': meta.string(options.chatTemplate) } : {}),
+      ...(options.eosTokenId !== undefined ? { 'tokenizer.ggml.eos_token_id': meta.u32(options.eosTokenId) } : {}),
       ...(options.addBosToken === false ? { 'tokenizer.ggml.add_bos_token': meta.bool(false) } : {}),
     },
     tensors,

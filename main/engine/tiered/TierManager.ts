@@ -7,7 +7,7 @@
 // splices the chosen chunks in position order and moves each one down (llama_memory_seq_add) to sit
 // right after the one before, so the question follows at most a budget's worth of positions later.
 // Chunks keep their stored positions in `posStart`/`posEnd`; `shift` is where they sit now minus that.
-import type { AddonDecodeResult, LogitsMode, NativeTierContext } from './native/NativeAddon.ts';
+import type { AddonDecodeResult, AddonGreedyResult, LogitsMode, NativeTierContext } from './native/NativeAddon.ts';
 import { StrataError } from '../errors.ts';
 
 export interface ResidentChunk {
@@ -153,6 +153,21 @@ export class TierManager {
     const result = await this.context.decode({ tokens, positions, logits, capture });
     this.loose = { start: this.loose?.start ?? start, end: start + tokens.length };
     this.sawCells(start, start + tokens.length);
+    this.changed();
+    return result;
+  }
+
+  /**
+   * Greedy generation as loose cells: decodes `token` and each argmax after it, up to `maxSteps`
+   * decodes (NativeTierContext.decodeGreedy); one cell per produced token.
+   */
+  async decodeGreedy(token: number, maxSteps: number, capture?: { layers: readonly number[]; keys?: boolean; queries?: boolean }): Promise<AddonGreedyResult> {
+    const start = this.nextPosition;
+    this.reserve(maxSteps, 'decode');
+    const result = await this.context.decodeGreedy({ token, position: start, maxSteps, capture });
+    const end = start + result.tokens.length;
+    this.loose = { start: this.loose?.start ?? start, end };
+    this.sawCells(start, end);
     this.changed();
     return result;
   }

@@ -19,7 +19,7 @@ import { scoreShiftedChunks } from './abstracts/scoreChunks.ts';
 import { scoreChunksFast } from './abstracts/scoreChunksNative.ts';
 import { rotateByPositions } from './positions/ropeRotation.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
-import type { AddonDecodeResult } from './native/NativeAddon.ts';
+import type { AddonDecodeResult, AddonGreedyResult } from './native/NativeAddon.ts';
 import { sampleToken } from './sampleToken.ts';
 import { BlobCorruptError, blobEnd, type BlobRef } from './tiers/DiskTier.ts';
 import { TextStream } from './TextStream.ts';
@@ -197,8 +197,14 @@ export class TieredConversation extends ConversationBase {
     let stopReason: AskResult['stopReason'] = 'maxTokens';
     let reselections = 0;
     const vocabSize = model.nativeInfo.vocabSize;
+    // Re-selection splices chunks under the answer's cells, which compact positions have no room for.
+    const reselectEvery = !compact && settings.reselectEveryTokens > 0 && allTokens > chunkBudget ? settings.reselectEveryTokens : 0;
+    // Greedy tokens come in runs decoded inside llama.cpp's thread (GreedyRuns): those after the first
+    // of a run are already decoded when they are streamed.
+    const runs = new GreedyRuns();
+    let decodedAhead: number[] = [];
     for (;;) {
-      const token = this.nextToken(result, greedy, vocabSize, options);
+      const token = decodedAhead.length > 0 ? (decodedAhead.shift()! as Token) : this.nextToken(result, greedy, vocabSize, options);
       generated.push(token);
       if (vocab.isEogToken(token)) {
         stopReason = 'eos';
@@ -210,12 +216,21 @@ export class TieredConversation extends ConversationBase {
         options.onTextChunk?.(chunk);
       }
       if (generated.length >= maxTokens) break;
+      if (decodedAhead.length > 0) continue;
       if (options.signal?.aborted) {
         stopReason = 'abort';
         break;
       }
-      // Re-selection splices chunks under the answer's cells, which compact positions have no room for.
-      const reselect = !compact && settings.reselectEveryTokens > 0 && allTokens > chunkBudget && generated.length % settings.reselectEveryTokens === 0;
+      const reselect = reselectEvery > 0 && generated.length % reselectEvery === 0;
+      if (greedy && !reselect) {
+        const untilReselect = reselectEvery > 0 ? reselectEvery - (generated.length % reselectEvery) : Infinity;
+        const steps = Math.min(runs.nextSteps(), maxTokens - generated.length, untilReselect);
+        const run = await tiers.decodeGreedy(token, steps, { layers: scoringLayers, keys: true });
+        runs.record(run);
+        keysByToken.push({ logits: null, logitRows: 0, argmax: null, captures: run.captures?.map((c) => ({ ...c, queries: null })) ?? null, elapsedMs: run.elapsedMs });
+        decodedAhead = Array.from(run.tokens);
+        continue;
+      }
       result = await tiers.decode([token], logitsMode, { layers: scoringLayers, keys: true, queries: reselect });
       keysByToken.push(keysOnly(result));
       if (reselect) {
@@ -553,6 +568,26 @@ function recentWindow(candidates: Candidate[], pinned: Candidate[], budgetTokens
     used += candidate.tokenCount;
   }
   return [...chosen].sort((a, b) => a.source.posStart - b.source.posStart);
+}
+
+/**
+ * How many greedy tokens the next run decodes in C++ before returning: as many as take about a frame
+ * (16 ms), so streaming still looks token by token and Stop answers within a frame, while a small model
+ * stops paying a return to JavaScript (~0.1 ms) per token. The first run is one token, to time a step.
+ */
+export class GreedyRuns {
+  static readonly FRAME_MS = 16;
+  static readonly MAX_STEPS = 64;
+  private msPerStep: number | null = null;
+
+  nextSteps(): number {
+    if (this.msPerStep === null) return 1;
+    return Math.max(1, Math.min(GreedyRuns.MAX_STEPS, Math.floor(GreedyRuns.FRAME_MS / Math.max(this.msPerStep, 1e-3))));
+  }
+
+  record(run: AddonGreedyResult): void {
+    if (run.tokens.length > 0) this.msPerStep = run.elapsedMs / run.tokens.length;
+  }
 }
 
 /** A decode's keys without its logits or queries: what a turn's abstract needs. */

@@ -1,5 +1,7 @@
 #include "binding/AddonContext.h"
 
+#include <algorithm>
+
 #include "binding/AddonData.h"
 #include "binding/convert.h"
 
@@ -29,6 +31,23 @@ int32_t int32Argument(const Napi::CallbackInfo& info, size_t index, const char* 
   return static_cast<int32_t>(value);
 }
 
+/** Captured rows as JavaScript objects: { layer, keys, queries, kvHeadCount, headCount, headDim }. */
+Napi::Array capturesArray(Napi::Env env, const std::vector<LayerCapture>& layers) {
+  Napi::Array captures = Napi::Array::New(env, layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerCapture& layer = layers[i];
+    Napi::Object item = Napi::Object::New(env);
+    item.Set("layer", layer.layer);
+    item.Set("keys", layer.keyTokens > 0 ? Napi::Value(float32Array(env, layer.keys)) : env.Null());
+    item.Set("queries", layer.queryTokens > 0 ? Napi::Value(float32Array(env, layer.queries)) : env.Null());
+    item.Set("kvHeadCount", layer.kvHeadCount);
+    item.Set("headCount", layer.headCount);
+    item.Set("headDim", layer.headDim);
+    captures.Set(static_cast<uint32_t>(i), item);
+  }
+  return captures;
+}
+
 }  // namespace
 
 Napi::Function AddonContext::define(Napi::Env env) {
@@ -36,6 +55,7 @@ Napi::Function AddonContext::define(Napi::Env env) {
                      {
                          InstanceMethod<&AddonContext::getInfo>("getInfo"),
                          InstanceMethod<&AddonContext::decode>("decode"),
+                         InstanceMethod<&AddonContext::decodeGreedy>("decodeGreedy"),
                          InstanceMethod<&AddonContext::captureChunk>("captureChunk"),
                          InstanceMethod<&AddonContext::spliceChunk>("spliceChunk"),
                          InstanceMethod<&AddonContext::removeRange>("removeRange"),
@@ -138,23 +158,41 @@ Napi::Value AddonContext::decode(const Napi::CallbackInfo& info) {
         out.Set("logitRows", result->logitRows);
         out.Set("argmax", result->argmax >= 0 ? Napi::Value(Napi::Number::New(env, result->argmax)) : env.Null());
         out.Set("elapsedMs", result->elapsedMs);
-        if (!result->captured) {
-          out.Set("captures", env.Null());
-          return out;
-        }
-        Napi::Array captures = Napi::Array::New(env, result->captures.size());
-        for (size_t i = 0; i < result->captures.size(); ++i) {
-          const LayerCapture& layer = result->captures[i];
-          Napi::Object item = Napi::Object::New(env);
-          item.Set("layer", layer.layer);
-          item.Set("keys", layer.keyTokens > 0 ? Napi::Value(float32Array(env, layer.keys)) : env.Null());
-          item.Set("queries", layer.queryTokens > 0 ? Napi::Value(float32Array(env, layer.queries)) : env.Null());
-          item.Set("kvHeadCount", layer.kvHeadCount);
-          item.Set("headCount", layer.headCount);
-          item.Set("headDim", layer.headDim);
-          captures.Set(static_cast<uint32_t>(i), item);
-        }
-        out.Set("captures", captures);
+        out.Set("captures", result->captured ? capturesArray(env, result->captures) : env.Null());
+        return out;
+      },
+      [this] { end(); });
+}
+
+Napi::Value AddonContext::decodeGreedy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int32_t token = int32Argument(info, 0, "token");
+  const int32_t position = int32Argument(info, 1, "position");
+  const int32_t maxSteps = int32Argument(info, 2, "maxSteps");
+  std::shared_ptr<CaptureRequest> capture;
+  if (info.Length() >= 4 && info[3].IsObject()) {
+    Napi::Object options = info[3].As<Napi::Object>();
+    capture = std::make_shared<CaptureRequest>();
+    capture->layers = int32Vector(options.Get("layers"), "capture.layers");
+    capture->keys = boolOption(options, "keys", true);
+    capture->queries = boolOption(options, "queries", false);
+  } else if (info.Length() >= 4 && !info[3].IsUndefined() && !info[3].IsNull()) {
+    throw Napi::TypeError::New(env, "capture must be an object, null or undefined");
+  }
+  Napi::Value rejection;
+  if (!tryBegin(env, rejection)) return rejection;
+  TierContext* context = context_.get();
+  auto result = std::make_shared<GreedyResult>();
+  return PromiseWorker::start(
+      env, "strata.decodeGreedy", Value(),
+      [context, token, position, maxSteps, capture, result] { return context->decodeGreedy(token, position, maxSteps, capture.get(), *result); },
+      [result](Napi::Env env) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        Napi::Int32Array tokens = Napi::Int32Array::New(env, result->tokens.size());
+        std::copy(result->tokens.begin(), result->tokens.end(), tokens.Data());
+        out.Set("tokens", tokens);
+        out.Set("elapsedMs", result->elapsedMs);
+        out.Set("captures", result->captured ? capturesArray(env, result->captures) : env.Null());
         return out;
       },
       [this] { end(); });

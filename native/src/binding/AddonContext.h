@@ -23,6 +23,7 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
  private:
   Napi::Value getInfo(const Napi::CallbackInfo& info);
   Napi::Value decode(const Napi::CallbackInfo& info);
+  Napi::Value decodeGreedy(const Napi::CallbackInfo& info);
   Napi::Value captureChunk(const Napi::CallbackInfo& info);
   Napi::Value spliceChunk(const Napi::CallbackInfo& info);
   Napi::Value removeRange(const Napi::CallbackInfo& info);

@@ -30,6 +30,7 @@ namespace strata {
   X(llama_vocab_n_tokens)                                                                             \
   X(llama_vocab_bos)                                                                                  \
   X(llama_vocab_eos)                                                                                  \
+  X(llama_vocab_is_eog)                                                                               \
   X(llama_model_n_layer)                                                                              \
   X(llama_model_n_head)                                                                               \
   X(llama_model_n_head_kv)                                                                            \

@@ -136,47 +136,54 @@ int32_t TierContext::seqPosMin() const noexcept { return model_->api().llama_mem
 
 int32_t TierContext::seqPosMax() const noexcept { return model_->api().llama_memory_seq_pos_max(memory_, kMainSeq); }
 
+void TierContext::checkDecode(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, const CaptureRequest* capture) const {
+  const ModelInfo& modelInfo = model_->info();
+  if (tokens.empty()) invalid("no tokens to decode");
+  if (positions.size() != tokens.size()) invalid("positions must have one entry per token");
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= modelInfo.vocabSize) {
+      invalid("token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) + " is outside the vocabulary [0, " +
+              std::to_string(modelInfo.vocabSize) + ")");
+    }
+  }
+  if (positions[0] < 0) invalid("positions must be non-negative");
+  if (static_cast<int64_t>(positions[0]) + static_cast<int64_t>(positions.size()) - 1 > INT32_MAX) invalid("positions overflow int32");
+  for (size_t i = 1; i < positions.size(); ++i) {
+    if (positions[i] != positions[0] + static_cast<int32_t>(i)) invalid("positions must be consecutive (index " + std::to_string(i) + ")");
+  }
+  const int32_t posMax = seqPosMax();
+  if (posMax >= 0 && positions[0] != posMax + 1) {
+    invalid("the batch must start at position " + std::to_string(posMax + 1) + " (one past the last position in the context), not " +
+            std::to_string(positions[0]) + ": the most recent chunk must be resident");
+  }
+  if (capture != nullptr && !info_.captureEnabled) invalid("this context was created with captureEnabled: false");
+  if (capture != nullptr) {
+    for (int32_t layer : capture->layers) {
+      if (layer < 0 || layer >= modelInfo.layerCount) {
+        invalid("capture layer " + std::to_string(layer) + " is outside [0, " + std::to_string(modelInfo.layerCount) + ")");
+      }
+    }
+  }
+}
+
+void TierContext::useBatchThreads(size_t tokenCount) {
+  // A batch of a few tokens (a question, a probe) has as little work per graph node as one token, and
+  // waits at as many barriers: it runs on the one-token thread count (see decodeThreads in TieredEngine.ts).
+  const int32_t batchThreads = tokenCount <= kSmallBatchTokens ? threads_ : batchThreads_;
+  if (batchThreads != activeBatchThreads_) {
+    model_->api().llama_set_n_threads(context_, threads_, batchThreads);
+    activeBatchThreads_ = batchThreads;
+  }
+}
+
 Status TierContext::decode(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, LogitsMode logits,
                            const CaptureRequest* capture, DecodeResult& out) noexcept {
   try {
-    const ModelInfo& modelInfo = model_->info();
-    if (tokens.empty()) invalid("no tokens to decode");
-    if (positions.size() != tokens.size()) invalid("positions must have one entry per token");
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      if (tokens[i] < 0 || tokens[i] >= modelInfo.vocabSize) {
-        invalid("token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) + " is outside the vocabulary [0, " +
-                std::to_string(modelInfo.vocabSize) + ")");
-      }
-    }
-    if (positions[0] < 0) invalid("positions must be non-negative");
-    if (static_cast<int64_t>(positions[0]) + static_cast<int64_t>(positions.size()) - 1 > INT32_MAX) invalid("positions overflow int32");
-    for (size_t i = 1; i < positions.size(); ++i) {
-      if (positions[i] != positions[0] + static_cast<int32_t>(i)) invalid("positions must be consecutive (index " + std::to_string(i) + ")");
-    }
-    const int32_t posMax = seqPosMax();
-    if (posMax >= 0 && positions[0] != posMax + 1) {
-      invalid("the batch must start at position " + std::to_string(posMax + 1) + " (one past the last position in the context), not " +
-              std::to_string(positions[0]) + ": the most recent chunk must be resident");
-    }
-    if (capture != nullptr && !info_.captureEnabled) invalid("this context was created with captureEnabled: false");
-    if (capture != nullptr) {
-      for (int32_t layer : capture->layers) {
-        if (layer < 0 || layer >= modelInfo.layerCount) {
-          invalid("capture layer " + std::to_string(layer) + " is outside [0, " + std::to_string(modelInfo.layerCount) + ")");
-        }
-      }
-    }
-
+    checkDecode(tokens, positions, capture);
     out = DecodeResult();
     const auto start = std::chrono::steady_clock::now();
-    // A batch of a few tokens (a question, a probe) has as little work per graph node as one token, and
-    // waits at as many barriers: it runs on the one-token thread count (see decodeThreads in TieredEngine.ts).
-    const int32_t batchThreads = tokens.size() <= kSmallBatchTokens ? threads_ : batchThreads_;
-    if (batchThreads != activeBatchThreads_) {
-      model_->api().llama_set_n_threads(context_, threads_, batchThreads);
-      activeBatchThreads_ = batchThreads;
-    }
-    if (capture != nullptr) capture_.arm(*capture, modelInfo.layerCount);
+    useBatchThreads(tokens.size());
+    if (capture != nullptr) capture_.arm(*capture, model_->info().layerCount);
     try {
       decodeOrThrow(tokens, positions, logits, out);
     } catch (...) {
@@ -192,6 +199,52 @@ Status TierContext::decode(const std::vector<int32_t>& tokens, const std::vector
       if (!error.empty()) {
         out = DecodeResult();
         model_->api().llama_memory_seq_rm(memory_, kMainSeq, positions[0], -1);
+        throw CoreError{"CAPTURE_FAILED", error};
+      }
+    }
+    out.elapsedMs = millisecondsSince(start);
+    return Status::ok();
+  } catch (...) {
+    return fromException();
+  }
+}
+
+Status TierContext::decodeGreedy(int32_t token, int32_t position, int32_t maxSteps, const CaptureRequest* capture, GreedyResult& out) noexcept {
+  try {
+    if (maxSteps < 1) invalid("maxSteps must be at least 1");
+    if (static_cast<int64_t>(position) + maxSteps > INT32_MAX) invalid("positions overflow int32");
+    std::vector<int32_t> tokens{token};
+    std::vector<int32_t> positions{position};
+    checkDecode(tokens, positions, capture);
+    out = GreedyResult();
+    const auto start = std::chrono::steady_clock::now();
+    useBatchThreads(1);
+    const LlamaApi& api = model_->api();
+    const llama_vocab* vocab = api.llama_model_get_vocab(model_->handle());
+    // Armed once for the whole run: the capture appends each decode's rows, as it does per ubatch.
+    if (capture != nullptr) capture_.arm(*capture, model_->info().layerCount);
+    try {
+      DecodeResult step;
+      for (int32_t i = 0; i < maxSteps; ++i) {
+        step.argmax = -1;
+        decodeOrThrow(tokens, positions, LogitsMode::Argmax, step);
+        out.tokens.push_back(step.argmax);
+        if (api.llama_vocab_is_eog(vocab, step.argmax)) break;
+        tokens[0] = step.argmax;
+        positions[0] += 1;
+      }
+    } catch (...) {
+      capture_.reset();
+      api.llama_memory_seq_rm(memory_, kMainSeq, position, -1);
+      throw;
+    }
+    if (capture != nullptr) {
+      std::string error;
+      out.captures = capture_.disarm(error);
+      out.captured = true;
+      if (!error.empty()) {
+        out = GreedyResult();
+        api.llama_memory_seq_rm(memory_, kMainSeq, position, -1);
         throw CoreError{"CAPTURE_FAILED", error};
       }
     }

@@ -62,6 +62,15 @@ struct DecodeResult {
   double elapsedMs = 0;
 };
 
+struct GreedyResult {
+  /** The tokens the run produced, one per decode: each is the argmax after the one before it. */
+  std::vector<int32_t> tokens;
+  bool captured = false;
+  /** Captures of every decoded token, in order ([token][head][dim] per layer). */
+  std::vector<LayerCapture> captures;
+  double elapsedMs = 0;
+};
+
 struct ChunkInfo {
   uint32_t cellCount = 0;
   int32_t posMin = 0;
@@ -88,6 +97,13 @@ class TierContext {
   Status decode(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, LogitsMode logits,
                 const CaptureRequest* capture, DecodeResult& out) noexcept;
 
+  /**
+   * Greedy generation of up to `maxSteps` tokens in one call: decodes `token` at `position`, takes the
+   * argmax as the next token, decodes that, and so on; stops after producing an end-of-generation
+   * token (which is not decoded). The same tokens and cells as `maxSteps` one-token decode() calls with
+   * LogitsMode::Argmax, without a return to JavaScript between them. All or nothing, like decode().
+   */
+  Status decodeGreedy(int32_t token, int32_t position, int32_t maxSteps, const CaptureRequest* capture, GreedyResult& out) noexcept;
   /**
    * Copies the cells of sequence 0 with positions in [p0, p1) into `blob` (resized to fit; pass the
    * same vector again to reuse its memory); sequence 0 is unchanged.
@@ -118,6 +134,8 @@ class TierContext {
 
  private:
   TierContext(std::shared_ptr<TierModel> model) : model_(std::move(model)), capture_(model_->api()) {}
+  void checkDecode(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, const CaptureRequest* capture) const;
+  void useBatchThreads(size_t tokenCount);
   void decodeOrThrow(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, LogitsMode logits, DecodeResult& out);
 
   std::shared_ptr<TierModel> model_;

@@ -111,3 +111,57 @@ test('a bad logits mode is a TypeError', async (t) => {
     await assert.rejects(context!.decode({ tokens: [1], positions: [0], logits: 'max' as never }), (error: unknown) => error instanceof TypeError && /'none', 'last', 'all' or 'argmax'/.test(error.message));
   });
 });
+
+test('decodeGreedy: the tokens, cells and keys of as many one-token argmax decodes, and it stops after an end-of-generation token', async (t) => {
+  if ('skip' in setup) return t.skip(setup.skip);
+  const prompt = randomTokens(120, VOCAB, 5);
+  const expected: number[] = [];
+  let expectedStop: number | undefined;
+  await withContexts(model!, [{}, {}], async ([stepwise, run]) => {
+    const capture = { layers: [1], keys: true };
+    const first = await stepwise!.decode({ tokens: prompt, positions: range(0, 120), logits: 'argmax' });
+    await run!.decode({ tokens: prompt, positions: range(0, 120), logits: 'argmax' });
+    const expectedKeys: Float32Array[] = [];
+    let token = first.argmax!;
+    for (let i = 0; i < 30; i++) {
+      const step = await stepwise!.decode({ tokens: [token], positions: [120 + i], logits: 'argmax', capture });
+      expectedKeys.push(step.captures![0]!.keys!);
+      token = step.argmax!;
+      expected.push(token);
+    }
+    expectedStop = expected[6];
+    // Two runs (12 + 18 steps) continue each other exactly like the 30 steps.
+    const a = await run!.decodeGreedy({ token: first.argmax!, position: 120, maxSteps: 12, capture });
+    const b = await run!.decodeGreedy({ token: a.tokens.at(-1)!, position: 132, maxSteps: 18, capture });
+    assert.deepEqual([...a.tokens, ...b.tokens], expected);
+    assert.deepEqual(await run!.positionRange(), await stepwise!.positionRange(), 'one cell per decoded token');
+    const keys = (r: typeof a) => r.captures![0]!.keys!;
+    const joined = new Float32Array([...keys(a), ...keys(b)]);
+    assert.equal(maxAbsDiff(joined, new Float32Array(expectedKeys.flatMap((k) => [...k]))), 0, 'the same keys, token after token');
+    const next = await run!.decode({ tokens: [expected.at(-1)!], positions: [150], logits: 'last' });
+    const reference = await stepwise!.decode({ tokens: [expected.at(-1)!], positions: [150], logits: 'last' });
+    assert.equal(maxAbsDiff(next.logits!, reference.logits!), 0, 'the same cache after the run');
+  });
+  // An end-of-generation token ends the run and is not decoded: the same weights, with the token the
+  // steps above predicted at step 6 declared the end token.
+  const stopAt = expected.indexOf(expectedStop!);
+  const endPath = join(dir, 'random-f32-eos.gguf');
+  await makeRandomModel(endPath, { layers: 2, embd: 128, heads: 4, kvHeads: 2, headDim: 32, vocab: VOCAB, type: 'f32', seed: 11, eosTokenId: expectedStop! });
+  const ending = await (setup as NativeTestSetup).addon.loadModel(endPath, { gpuLayers: 0 });
+  try {
+    assert.equal(ending.info.eosToken, expectedStop);
+    await withContexts(ending, [{}], async ([context]) => {
+      const first = await context!.decode({ tokens: prompt, positions: range(0, 120), logits: 'argmax' });
+      const run = await context!.decodeGreedy({ token: first.argmax!, position: 120, maxSteps: 30 });
+      assert.deepEqual([...run.tokens], expected.slice(0, stopAt + 1), 'the run ends with the end token');
+      assert.equal((await context!.positionRange()).max, 120 + stopAt, 'the end token is not decoded');
+    });
+  } finally {
+    await ending.dispose();
+  }
+  await withContexts(model!, [{}], async ([context]) => {
+    await context!.decode({ tokens: [5, 6, 7], positions: [0, 1, 2], logits: 'none' });
+    await assert.rejects(context!.decodeGreedy({ token: 1, position: 5, maxSteps: 2 }), /must start at position 3/);
+    await assert.rejects(context!.decodeGreedy({ token: 1, position: 0, maxSteps: 0 }), RangeError);
+  });
+});

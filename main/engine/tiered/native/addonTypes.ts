@@ -95,6 +95,14 @@ export interface AddonDecodeResult {
   elapsedMs: number;
 }
 
+/** decodeGreedy(): the tokens one greedy run produced, and the captures of every token it decoded. */
+export interface AddonGreedyResult {
+  /** One per decode: each the argmax after the one before; the last may be an end-of-generation token (not decoded). */
+  tokens: Int32Array;
+  captures: AddonLayerCapture[] | null;
+  elapsedMs: number;
+}
+
 export interface AddonChunkInfo {
   cellCount: number;
   /** Smallest and largest position among the chunk's cells (inclusive). */
@@ -122,6 +130,7 @@ export interface AddonTierContext {
   readonly disposed: boolean;
   getInfo(): AddonContextInfo;
   decode(tokens: Int32Array, positions: Int32Array, logits: LogitsMode, capture?: AddonCaptureOptions | null): Promise<AddonDecodeResult>;
+  decodeGreedy(token: number, position: number, maxSteps: number, capture?: AddonCaptureOptions | null): Promise<AddonGreedyResult>;
   captureChunk(start: number, end: number): Promise<AddonCapturedChunk>;
   spliceChunk(blob: Uint8Array): Promise<AddonChunkInfo>;
   removeRange(start: number, end: number): Promise<void>;
