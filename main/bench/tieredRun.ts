@@ -37,7 +37,7 @@ export interface TieredWorkload {
   coldAsk?: boolean;
 }
 
-export type RepeatedAsk = Pick<TieredAskMetrics, 'probeMs' | 'selectMs' | 'spliceMs' | 'loadHiddenMs' | 'bytesFromCpu' | 'bytesFromDisk'> & { ttftMs: number };
+export type RepeatedAsk = Pick<TieredAskMetrics, 'probeMs' | 'selectMs' | 'spliceMs' | 'loadHiddenMs' | 'prefetchedChunks' | 'bytesFromCpu' | 'bytesFromDisk'> & { ttftMs: number };
 
 export interface TieredResult {
   documentTokens: number;
@@ -141,8 +141,8 @@ export async function runTiered<T>(workload: TieredWorkload, withStored: (stored
 }
 
 function repeatedAsk(metrics: TieredAskMetrics, ttftMs: number): RepeatedAsk {
-  const { probeMs, selectMs, spliceMs, loadHiddenMs, bytesFromCpu, bytesFromDisk } = metrics;
-  return { ttftMs, probeMs, selectMs, spliceMs, loadHiddenMs, bytesFromCpu, bytesFromDisk };
+  const { probeMs, selectMs, spliceMs, loadHiddenMs, prefetchedChunks, bytesFromCpu, bytesFromDisk } = metrics;
+  return { ttftMs, probeMs, selectMs, spliceMs, loadHiddenMs, prefetchedChunks, bytesFromCpu, bytesFromDisk };
 }
 
 /** The second question from a new Node process on the same data folder: nothing in RAM, blobs on disk. */

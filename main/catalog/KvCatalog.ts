@@ -259,6 +259,16 @@ export class KvCatalog {
   // Lifecycle: owners, use and bytes (migration 3)
 
   /** Marks an ingest used now: the disk budget evicts the least recently used first. */
+  /** The chunk indices the last question on this ingest chose (migration 5), or [] before any. */
+  lastSelection(ingestId: string): number[] {
+    const row = this.db.prepare('SELECT last_selection FROM kv_ingests WHERE id = ?').get(ingestId) as { last_selection: string | null } | undefined;
+    return row?.last_selection ? (JSON.parse(row.last_selection) as number[]) : [];
+  }
+
+  setLastSelection(ingestId: string, chunkIndices: readonly number[]): void {
+    this.db.prepare('UPDATE kv_ingests SET last_selection = ? WHERE id = ?').run(JSON.stringify(chunkIndices), ingestId);
+  }
+
   touchIngest(ingestId: string): void {
     this.db.prepare('UPDATE kv_ingests SET last_used_at = ? WHERE id = ?').run(Date.now(), ingestId);
   }

@@ -163,4 +163,11 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'kv last selection',
+    // The chunks the last question on an ingest chose: the next question's probe, even in a new
+    // process, runs while these are read from disk (follow-ups mostly need the same parts).
+    sql: `ALTER TABLE kv_ingests ADD COLUMN last_selection TEXT;`,
+  },
 ];

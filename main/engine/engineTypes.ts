@@ -64,6 +64,8 @@ export interface TieredAskMetrics {
   spliceMs: number;
   /** Blob loads (CPU tier, disk reads on the thread pool) that ran while earlier chunks were spliced. */
   loadHiddenMs: number;
+  /** Chunks whose read from the CPU or disk tier started while the question was probed (the last question's picks, a guess). */
+  prefetchedChunks: number;
   bytesFromCpu: number;
   bytesFromDisk: number;
   chunksTotal: number;

@@ -42,23 +42,35 @@ export interface SpliceStats {
   /** Sum of the blob loads' own times, and how long splicing waited for them: the difference was hidden. */
   loadMs: number;
   loadWaitMs: number;
+  /** Chunks whose blob read started before the splice asked for it (TierManager.prefetch, during the probe). */
+  prefetched: number;
+}
+
+type Loaded = { blob: Uint8Array; from: 'cpu' | 'disk' };
+
+/** A read started by TierManager.prefetch, and its own duration once it has ended. */
+interface Prefetch {
+  load: Promise<Loaded>;
+  ms: number | null;
 }
 
 /** Blob loads kept this many ahead of the splice: disk reads run on libuv's thread pool while llama.cpp splices. */
 const LOADS_AHEAD = 8;
 
-/** Loads blobs in splice order, up to LOADS_AHEAD ahead of the one being spliced. */
+/** Loads blobs in splice order, up to LOADS_AHEAD ahead of the one being spliced; reads already started by a prefetch are taken over. */
 class LoadAhead {
-  private readonly started: Array<Promise<{ blob: Uint8Array; from: 'cpu' | 'disk' }>> = [];
+  private readonly started: Array<Promise<Loaded>> = [];
   private readonly sources: readonly SpliceSource[];
   private readonly stats: SpliceStats;
+  private readonly early: (key: string) => Prefetch | undefined;
 
-  constructor(sources: readonly SpliceSource[], stats: SpliceStats) {
+  constructor(sources: readonly SpliceSource[], stats: SpliceStats, early: (key: string) => Prefetch | undefined) {
     this.sources = sources;
     this.stats = stats;
+    this.early = early;
   }
 
-  async take(index: number): Promise<{ blob: Uint8Array; from: 'cpu' | 'disk' }> {
+  async take(index: number): Promise<Loaded> {
     while (this.started.length < Math.min(this.sources.length, index + 1 + LOADS_AHEAD)) this.start(this.started.length);
     const waited = performance.now();
     try {
@@ -69,8 +81,17 @@ class LoadAhead {
   }
 
   private start(index: number): void {
+    const source = this.sources[index];
+    const prefetch = this.early(source.key);
+    if (prefetch) {
+      this.stats.prefetched++;
+      const counted = prefetch.load.finally(() => (this.stats.loadMs += prefetch.ms ?? 0));
+      counted.catch(() => {});
+      this.started.push(counted);
+      return;
+    }
     const began = performance.now();
-    const load = this.sources[index].load().finally(() => (this.stats.loadMs += performance.now() - began));
+    const load = source.load().finally(() => (this.stats.loadMs += performance.now() - began));
     // A load that fails after an earlier splice failed is never awaited: keep it from going unhandled.
     load.catch(() => {});
     this.started.push(load);
@@ -96,6 +117,8 @@ export class TierManager {
   private loose: { start: number; end: number } | null = null;
   private peak = 0;
   private readonly onChange: (residentTokens: number) => void;
+  /** Blob reads started ahead of the splice that will want them, by chunk key. */
+  private readonly prefetches = new Map<string, Prefetch>();
 
   constructor(context: NativeTierContext, budgetTokens: number, onChange: (residentTokens: number) => void = () => undefined) {
     this.context = context;
@@ -203,6 +226,33 @@ export class TierManager {
   }
 
   /**
+   * Starts reading these chunks' blobs (disk into the CPU tier) now, while llama.cpp does something
+   * else (a probe): the next makeResident takes over the reads instead of starting them. Resident
+   * chunks are skipped; guesses from an earlier call that no splice took are dropped (their blobs stay
+   * in the CPU tier).
+   */
+  prefetch(sources: readonly SpliceSource[]): number {
+    this.prefetches.clear();
+    for (const source of sources) {
+      if (this.chunks.has(source.key) || this.prefetches.has(source.key)) continue;
+      const began = performance.now();
+      const prefetch: Prefetch = { load: source.load(), ms: null };
+      prefetch.load.then(
+        () => (prefetch.ms = performance.now() - began),
+        () => (prefetch.ms = performance.now() - began),
+      );
+      this.prefetches.set(source.key, prefetch);
+    }
+    return this.prefetches.size;
+  }
+
+  private takePrefetch(key: string): Prefetch | undefined {
+    const prefetch = this.prefetches.get(key);
+    this.prefetches.delete(key);
+    return prefetch;
+  }
+
+  /**
    * Makes exactly `target` resident (plus the loose cells): evicts the others, then splices the
    * missing ones in position order. The most recent chunk must stay resident for decoding to continue,
    * so callers keep it in `target`.
@@ -219,13 +269,13 @@ export class TierManager {
         evicted++;
       }
     }
-    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted, loadMs: 0, loadWaitMs: 0 };
+    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted, loadMs: 0, loadWaitMs: 0, prefetched: 0 };
     const missing: SpliceSource[] = [];
     for (const source of [...target].sort((a, b) => a.posStart - b.posStart)) {
       if (this.chunks.has(source.key)) stats.kept++;
       else missing.push(source);
     }
-    const loads = new LoadAhead(missing, stats);
+    const loads = new LoadAhead(missing, stats, (key) => this.takePrefetch(key));
     for (let i = 0; i < missing.length; i++) await this.splice(missing[i], stats, await loads.take(i));
     stats.spliceMs = performance.now() - started;
     return stats;
@@ -243,10 +293,10 @@ export class TierManager {
     if (this.loose) throw new RangeError('drop the loose cells before compacting');
     const evicted = this.chunks.size;
     await this.clear();
-    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted, loadMs: 0, loadWaitMs: 0 };
+    const stats: SpliceStats = { spliceMs: 0, bytesFromCpu: 0, bytesFromDisk: 0, splicedFromCpu: 0, splicedFromDisk: 0, spliced: 0, kept: 0, evicted, loadMs: 0, loadWaitMs: 0, prefetched: 0 };
     let packed = 0;
     const ordered = [...target].sort((a, b) => a.posStart - b.posStart);
-    const loads = new LoadAhead(ordered, stats);
+    const loads = new LoadAhead(ordered, stats, (key) => this.takePrefetch(key));
     for (const [i, source] of ordered.entries()) {
       await this.splice(source, stats, await loads.take(i));
       const shift = packed - source.posStart;

@@ -164,6 +164,10 @@ export class TieredConversation extends ConversationBase {
       selected = candidates;
     } else {
       const probeStarted = performance.now();
+      // The chunks the last question on these documents chose are read from disk while this one is
+      // probed: follow-up questions mostly need the same parts, and the probe leaves the disk idle.
+      const guess = new Set(prefix ? model.lastSelection(prefix) : []);
+      tiers.prefetch(candidates.filter((c) => c.documentChunkIndex !== null && guess.has(c.documentChunkIndex)).map((c) => c.source));
       await this.prepareProbe(candidates, pinned, newTokens.length, compact);
       const probeAt = tiers.nextPosition;
       const probe = await tiers.decode(newTokens, 'none', { layers: scoringLayers, queries: true });
@@ -177,6 +181,7 @@ export class TieredConversation extends ConversationBase {
     const splice = compact ? await tiers.makeResidentCompact(selected.map((c) => c.source)) : await tiers.makeResident(selected.map((c) => c.source));
     model.countSplices(splice.kept, splice);
     const selectedChunkIndices = new Set(selected.flatMap((c) => (c.documentChunkIndex === null ? [] : [c.documentChunkIndex])));
+    if (prefix && allTokens > chunkBudget) model.rememberSelection(prefix, [...selectedChunkIndices]);
     this.lastPrefix = prefix;
     this.lastRead = selectedChunkIndices;
     options.onResidencyChange?.();
@@ -264,6 +269,7 @@ export class TieredConversation extends ConversationBase {
       selectMs,
       spliceMs: splice.spliceMs,
       loadHiddenMs: Math.max(0, splice.loadMs - splice.loadWaitMs),
+      prefetchedChunks: splice.prefetched,
       bytesFromCpu: splice.bytesFromCpu,
       bytesFromDisk: splice.bytesFromDisk,
       chunksTotal: candidates.length,
@@ -616,6 +622,7 @@ function addStats(into: SpliceStats, more: SpliceStats): void {
   into.evicted += more.evicted;
   into.loadMs += more.loadMs;
   into.loadWaitMs += more.loadWaitMs;
+  into.prefetched += more.prefetched;
 }
 
 /** Keys of consecutive decodes joined per scoring layer, [token][kvHead][dim]. */

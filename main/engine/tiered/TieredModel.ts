@@ -264,6 +264,26 @@ export class TieredModel implements EngineModel {
     };
   }
 
+  /** The chunk indices the last question on each ingest chose; read from the catalog once per process. */
+  private readonly lastSelections = new Map<string, number[]>();
+
+  lastSelection(prefix: DocumentPrefix): number[] {
+    let indices = this.lastSelections.get(prefix.ingestId);
+    if (indices === undefined) {
+      indices = this.parts.kv.lastSelection(prefix.ingestId);
+      this.lastSelections.set(prefix.ingestId, indices);
+    }
+    return indices;
+  }
+
+  rememberSelection(prefix: DocumentPrefix, chunkIndices: readonly number[]): void {
+    const sorted = [...chunkIndices].sort((a, b) => a - b);
+    const before = this.lastSelections.get(prefix.ingestId);
+    if (before && before.length === sorted.length && before.every((v, i) => v === sorted[i])) return;
+    this.lastSelections.set(prefix.ingestId, sorted);
+    this.parts.kv.setLastSelection(prefix.ingestId, sorted);
+  }
+
   /** Counters since the model was opened, for the memory dashboard. */
   readonly counters = { gpuHits: 0, cpuHits: 0, diskHits: 0, bytesFromCpu: 0, bytesFromDisk: 0 };
 

@@ -52,17 +52,25 @@ test('a new process answers from the stored prefix without tokenizing the docume
   const documents = [{ id: row.id, text: hay.text, sha256: row.sha256 }];
   const c1 = first.model.createConversation();
   c1.setDocuments(documents);
-  assert.equal((await c1.ask(needleQuestion(hay.needles[0].key), { maxTokens: 2 })).text.trim(), hay.needles[0].values.join(' '));
+  const asked = await c1.ask(needleQuestion(hay.needles[0].key), { maxTokens: 2 });
+  assert.equal(asked.text.trim(), hay.needles[0].values.join(' '));
   await first.close();
 
   const second = await open(t, dataDir);
   const rendered = countRenderedText(second.model);
   const c2 = second.model.createConversation();
   c2.setDocuments(documents);
-  for (const needle of hay.needles) {
+  for (const [i, needle] of hay.needles.entries()) {
     const result = await c2.ask(needleQuestion(needle.key), { maxTokens: 2 });
     assert.equal(result.text.trim(), needle.values.join(' '));
     assert.equal(result.metrics.tiered!.documentTokensEvaluated, 0);
+    if (i === 0) {
+      // The same question as the last one of the first process: the chunks it chose then (kept in the
+      // catalog) were read from disk while this one was probed.
+      const tiered = result.metrics.tiered!;
+      assert.deepEqual(tiered.selectedChunkIndices, asked.metrics.tiered!.selectedChunkIndices);
+      assert.ok(tiered.prefetchedChunks >= 1 && tiered.prefetchedChunks <= tiered.chunksSelected, `${tiered.prefetchedChunks} chunks read during the probe`);
+    }
   }
   // Only the stand-ins (the document's last 4,000 characters) are rendered, never the 40K-character text.
   assert.ok(rendered.chars <= 4000 * 12, `${rendered.chars} document characters rendered`);
