@@ -169,7 +169,7 @@ export class TierManager {
   }
 
   /** Evaluates tokens at the next positions as loose cells. */
-  async decode(tokens: readonly number[], logits: LogitsMode, capture?: { layers: readonly number[]; keys?: boolean; queries?: boolean }): Promise<AddonDecodeResult> {
+  async decode(tokens: readonly number[], logits: LogitsMode, capture?: { layers: readonly number[]; keys?: boolean; queries?: boolean; stopAfterLastLayer?: boolean }): Promise<AddonDecodeResult> {
     const start = this.nextPosition;
     this.reserve(tokens.length, 'decode');
     const positions = tokens.map((_, i) => start + i);

@@ -170,7 +170,9 @@ export class TieredConversation extends ConversationBase {
       tiers.prefetch(candidates.filter((c) => c.documentChunkIndex !== null && guess.has(c.documentChunkIndex)).map((c) => c.source));
       await this.prepareProbe(candidates, pinned, newTokens.length, compact);
       const probeAt = tiers.nextPosition;
-      const probe = await tiers.decode(newTokens, 'none', { layers: scoringLayers, queries: true });
+      // Only the scoring layers' queries are wanted and the cells are dropped: the layers after the last
+      // scoring layer are not computed.
+      const probe = await tiers.decode(newTokens, 'none', { layers: scoringLayers, queries: true, stopAfterLastLayer: true });
       await tiers.dropLoose();
       probeMs = performance.now() - probeStarted;
       const selectStarted = performance.now();

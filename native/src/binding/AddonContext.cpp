@@ -141,6 +141,7 @@ Napi::Value AddonContext::decode(const Napi::CallbackInfo& info) {
     capture->layers = int32Vector(options.Get("layers"), "capture.layers");
     capture->keys = boolOption(options, "keys", true);
     capture->queries = boolOption(options, "queries", false);
+    capture->stopAfterLastLayer = boolOption(options, "stopAfterLastLayer", false);
   } else if (info.Length() >= 4 && !info[3].IsUndefined() && !info[3].IsNull()) {
     throw Napi::TypeError::New(env, "capture must be an object, null or undefined");
   }
@@ -176,6 +177,7 @@ Napi::Value AddonContext::decodeGreedy(const Napi::CallbackInfo& info) {
     capture->layers = int32Vector(options.Get("layers"), "capture.layers");
     capture->keys = boolOption(options, "keys", true);
     capture->queries = boolOption(options, "queries", false);
+    capture->stopAfterLastLayer = boolOption(options, "stopAfterLastLayer", false);
   } else if (info.Length() >= 4 && !info[3].IsUndefined() && !info[3].IsNull()) {
     throw Napi::TypeError::New(env, "capture must be an object, null or undefined");
   }
@@ -223,6 +225,7 @@ Napi::Value AddonContext::spliceChunk(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "blob must be a Uint8Array");
   }
   Napi::Uint8Array array = info[0].As<Napi::Uint8Array>();
+  const int32_t shift = info.Length() >= 2 && !info[1].IsUndefined() ? int32Argument(info, 1, "shift") : 0;
   Napi::Value rejection;
   if (!tryBegin(env, rejection)) return rejection;
   // Copied: the caller may reuse or transfer its buffer while the worker runs.
@@ -236,7 +239,7 @@ Napi::Value AddonContext::spliceChunk(const Napi::CallbackInfo& info) {
   TierContext* context = context_.get();
   auto chunk = std::make_shared<ChunkInfo>();
   return PromiseWorker::start(
-      env, "strata.spliceChunk", Value(), [context, blob, chunk] { return context->spliceChunk(blob->data(), blob->size(), *chunk); },
+      env, "strata.spliceChunk", Value(), [context, blob, shift, chunk] { return context->spliceChunk(blob->data(), blob->size(), shift, *chunk); },
       [chunk](Napi::Env env) -> Napi::Value { return chunkInfoObject(env, *chunk); }, [this] { end(); });
 }
 

@@ -1,5 +1,6 @@
 #include "core/QkCapture.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace strata {
@@ -12,7 +13,13 @@ bool QkCapture::evalCallback(struct ggml_tensor* tensor, bool ask, void* userDat
   if (!self->wants(tensor, slot, isKey)) return !ask;
   if (ask) return true;
   self->copy(tensor, slot, isKey);
-  return true;  // never cancel the graph: an error is reported after the decode
+  // false stops the rest of this graph split (ggml_backend_sched_compute_splits): only when asked to,
+  // after the last wanted layer. An error is never a reason to stop: it is reported after the decode.
+  if (self->stopLayer_ < 0 || self->captures_[static_cast<size_t>(slot)].layer != self->stopLayer_) return true;
+  // Each ubatch's graph passes the last layer's Qcur and Kcur once each: stop after the last wanted one.
+  if (++self->stopSeen_ < self->stopKinds_) return true;
+  self->stopSeen_ = 0;
+  return false;
 }
 
 void QkCapture::arm(const CaptureRequest& request, int32_t layerCount) {
@@ -27,6 +34,12 @@ void QkCapture::arm(const CaptureRequest& request, int32_t layerCount) {
   }
   keys_ = request.keys;
   queries_ = request.queries;
+  stopLayer_ = -1;
+  stopSeen_ = 0;
+  stopKinds_ = (keys_ ? 1 : 0) + (queries_ ? 1 : 0);
+  if (request.stopAfterLastLayer) {
+    for (int32_t layer : request.layers) stopLayer_ = std::max(stopLayer_, layer);
+  }
   armed_ = !captures_.empty() && (keys_ || queries_);
 }
 
@@ -49,6 +62,8 @@ std::vector<LayerCapture> QkCapture::disarm(std::string& error) {
 
 void QkCapture::reset() {
   armed_ = false;
+  stopLayer_ = -1;
+  stopSeen_ = 0;
   captures_.clear();
   slotOfLayer_.clear();
   error_.clear();

@@ -16,6 +16,12 @@ struct CaptureRequest {
   std::vector<int32_t> layers;
   bool keys = true;
   bool queries = false;
+  /**
+   * Stop computing the graph once the last requested layer's tensors are copied. The layers after it, and the output, are not computed: the decode's cells hold nothing usable
+   * there and must be removed after it, as a probe's are. A probe at the middle layers of a 32-layer
+   * model then costs about the layers up to them.
+   */
+  bool stopAfterLastLayer = false;
 };
 
 struct LayerCapture {
@@ -51,6 +57,11 @@ class QkCapture {
   bool armed_ = false;
   bool keys_ = false;
   bool queries_ = false;
+  /** With CaptureRequest::stopAfterLastLayer: the layer after whose tensor the graph stops; -1 never. */
+  int32_t stopLayer_ = -1;
+  /** Tensors of stopLayer_ copied in the current ubatch's graph, and how many it passes (keys, queries). */
+  int32_t stopSeen_ = 0;
+  int32_t stopKinds_ = 0;
   /** Layer → slot in captures_, -1 when the layer is not captured. */
   std::vector<int32_t> slotOfLayer_;
   std::vector<LayerCapture> captures_;

@@ -329,7 +329,7 @@ Status TierContext::captureChunk(int32_t p0, int32_t p1, std::vector<uint8_t>& b
   }
 }
 
-Status TierContext::spliceChunk(const uint8_t* data, size_t size, ChunkInfo& info) noexcept {
+Status TierContext::spliceChunk(const uint8_t* data, size_t size, int32_t shift, ChunkInfo& info) noexcept {
   try {
     BlobLayout layout;
     std::string error;
@@ -348,6 +348,13 @@ Status TierContext::spliceChunk(const uint8_t* data, size_t size, ChunkInfo& inf
     if (layout.cellCount > info_.contextSize) {
       throw CoreError{"BAD_BLOB", "the blob holds " + std::to_string(layout.cellCount) + " cells, more than the context's " + std::to_string(info_.contextSize)};
     }
+    if (shift != 0) {
+      if (static_cast<int64_t>(layout.posMin) + shift < 0) {
+        invalid("a shift by " + std::to_string(shift) + " would move position " + std::to_string(layout.posMin) + " below 0");
+      }
+      if (static_cast<int64_t>(layout.posMax) + shift > INT32_MAX) invalid("a shift by " + std::to_string(shift) + " overflows the positions");
+      if (!canShift()) throw CoreError{"UNSUPPORTED_MODEL", "this model's KV cache cannot shift positions"};
+    }
     const auto start = std::chrono::steady_clock::now();
     ScratchGuard scratch(api, memory_);
     const size_t read = api.llama_state_seq_set_data_ext(context_, data, size, kScratchSeq, 0);
@@ -356,11 +363,13 @@ Status TierContext::spliceChunk(const uint8_t* data, size_t size, ChunkInfo& inf
                                       " cells, or a model/layout mismatch; see its log)"};
     }
     if (read != size) throw CoreError{"BAD_BLOB", "llama.cpp read " + std::to_string(read) + " of the blob's " + std::to_string(size) + " bytes"};
+    // Alone in the scratch sequence, the cells move without touching sequence 0's cells at those positions.
+    if (shift != 0) api.llama_memory_seq_add(memory_, kScratchSeq, -1, -1, shift);
     api.llama_memory_seq_cp(memory_, kScratchSeq, kMainSeq, -1, -1);
     scratch.clear();
     info.cellCount = layout.cellCount;
-    info.posMin = layout.posMin;
-    info.posMax = layout.posMax;
+    info.posMin = layout.posMin + shift;
+    info.posMax = layout.posMax + shift;
     info.elapsedMs = millisecondsSince(start);
     return Status::ok();
   } catch (...) {

@@ -110,8 +110,12 @@ class TierContext {
    */
   Status captureChunk(int32_t p0, int32_t p1, std::vector<uint8_t>& blob, ChunkInfo& info) noexcept;
 
-  /** Adds a blob's cells to sequence 0 at the positions they were captured at. */
-  Status spliceChunk(const uint8_t* blob, size_t size, ChunkInfo& info) noexcept;
+  /**
+   * Adds a blob's cells to sequence 0 at the positions they were captured at plus `shift`: the cells are
+   * moved while they sit alone in the scratch sequence (llama.cpp rotates their keys at the next decode),
+   * so cells already in sequence 0 at those positions are never touched. `info` gives the new positions.
+   */
+  Status spliceChunk(const uint8_t* blob, size_t size, int32_t shift, ChunkInfo& info) noexcept;
 
   /** Removes the cells of sequence 0 with positions in [p0, p1). */
   Status removeRange(int32_t p0, int32_t p1) noexcept;

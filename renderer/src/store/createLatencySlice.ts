@@ -16,7 +16,8 @@ export interface LatencySlice {
 
   /** Starts an empty timeline for an answer this window (or another) began. */
   beginTimeline(requestId: string, conversationId: string): void;
-  recordToken(event: StrataEvents['chat.onToken'], fallbackElapsedMs: number): void;
+  /** Appends a batch of tokens (subscribeToEngine takes them in once per ~frame): one copy of a timeline per batch, not per token. */
+  recordTokens(batch: ReadonlyArray<{ event: StrataEvents['chat.onToken']; fallbackElapsedMs: number }>): void;
   endTimeline(requestId: string): void;
 }
 
@@ -31,18 +32,28 @@ export const createLatencySlice: SliceCreator<LatencySlice> = (set) => ({
     });
   },
 
-  recordToken(event, fallbackElapsedMs) {
+  recordTokens(batch) {
+    if (batch.length === 0) return;
     set((s) => {
-      const current = s.timelineByConversation[event.conversationId];
-      const base = current?.requestId === event.requestId ? current : { requestId: event.requestId, conversationId: event.conversationId, elapsedMs: [], live: true };
-      // An older engine process sends no elapsedMs: the renderer's own clock is the next best thing.
-      const elapsed = typeof event.elapsedMs === 'number' ? event.elapsedMs : fallbackElapsedMs;
-      return {
-        timelineByConversation: {
-          ...s.timelineByConversation,
-          [event.conversationId]: { ...base, elapsedMs: [...base.elapsedMs, elapsed], live: true },
-        },
-      };
+      const timelines = { ...s.timelineByConversation };
+      const added = new Map<string, number[]>();
+      for (const { event, fallbackElapsedMs } of batch) {
+        const current = timelines[event.conversationId];
+        if (current?.requestId !== event.requestId) {
+          timelines[event.conversationId] = { requestId: event.requestId, conversationId: event.conversationId, elapsedMs: [], live: true };
+          added.delete(event.conversationId);
+        }
+        // An older engine process sends no elapsedMs: the renderer's own clock is the next best thing.
+        const elapsed = typeof event.elapsedMs === 'number' ? event.elapsedMs : fallbackElapsedMs;
+        let list = added.get(event.conversationId);
+        if (!list) added.set(event.conversationId, (list = []));
+        list.push(elapsed);
+      }
+      for (const [conversationId, elapsed] of added) {
+        const base = timelines[conversationId]!;
+        timelines[conversationId] = { ...base, elapsedMs: base.elapsedMs.concat(elapsed), live: true };
+      }
+      return { timelineByConversation: timelines };
     });
   },
 

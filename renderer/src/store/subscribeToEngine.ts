@@ -22,13 +22,17 @@ export function subscribeToEngine(): () => void {
   const flushTokens = () => {
     if (flushTimer !== null) clearTimeout(flushTimer);
     flushTimer = null;
-    for (const { event, at } of tokens.splice(0)) {
+    const batch = tokens.splice(0);
+    const timed = batch.map(({ event, at }) => {
       const stream = state().streams[event.requestId];
+      return { event, fallbackElapsedMs: stream ? at - stream.startedAt : 0 };
+    });
+    for (const { event } of batch) {
       state().applyToken(event);
-      state().recordToken(event, stream ? at - stream.startedAt : 0);
       // Tokens flow: whatever was being read into the tiers is done.
       state().endIngest(event.requestId);
     }
+    state().recordTokens(timed);
   };
   const offs = [
     bridge.on('chat.onToken', (event) => {

@@ -163,3 +163,32 @@ test('positions far beyond the context size: a chunk at 50,000+ in a 1024-cell c
     await spliced.dispose();
   }
 });
+
+test('stopAfterLastLayer: the same queries, the layers after the last one not computed, and nothing left behind once the cells are removed', async (t) => {
+  if ('skip' in setup) return t.skip(setup.skip);
+  const open = () => model!.createContext({ contextSize: 512, batchSize: 128, flashAttention: false, threads: TEST_THREADS });
+  const [stopped, full] = await Promise.all([open(), open()]);
+  try {
+    const prompt = randomTokens(100, VOCAB, 41);
+    const probe = randomTokens(10, VOCAB, 42);
+    for (const context of [stopped, full]) await context.decode({ tokens: prompt, positions: range(0, 100), logits: 'none' });
+    const a = await stopped.decode({ tokens: probe, positions: range(100, 110), logits: 'none', capture: { layers: [0, 1], keys: true, queries: true, stopAfterLastLayer: true } });
+    const b = await full.decode({ tokens: probe, positions: range(100, 110), logits: 'none', capture: { layers: [0, 1], keys: true, queries: true } });
+    for (const i of [0, 1]) {
+      assert.equal(maxAbsDiff(a.captures![i]!.queries!, b.captures![i]!.queries!), 0, 'the same queries');
+      assert.equal(maxAbsDiff(a.captures![i]!.keys!, b.captures![i]!.keys!), 0, 'the same keys');
+    }
+    const blobA = (await stopped.captureChunk(100, 110)).blob;
+    const blobB = (await full.captureChunk(100, 110)).blob;
+    assert.equal(maxAbsDiff(blobKeys(blobA, 0), blobKeys(blobB, 0)), 0, 'layers before the last captured one are computed');
+    assert.ok(maxAbsDiff(blobKeys(blobA, LAYERS - 1), blobKeys(blobB, LAYERS - 1)) > 0, 'the layer after it is not');
+    for (const context of [stopped, full]) await context.removeRange(100, 110);
+    const next = randomTokens(5, VOCAB, 43);
+    const x = await stopped.decode({ tokens: next, positions: range(100, 105), logits: 'last' });
+    const y = await full.decode({ tokens: next, positions: range(100, 105), logits: 'last' });
+    assert.equal(maxAbsDiff(x.logits!, y.logits!), 0, 'removing the cells leaves nothing behind');
+    await assert.rejects(stopped.decode({ tokens: [1], positions: [105], logits: 'last', capture: { layers: [1], queries: true, keys: false, stopAfterLastLayer: true } }), /logits 'none'/);
+  } finally {
+    await Promise.all([stopped.dispose(), full.dispose()]);
+  }
+});

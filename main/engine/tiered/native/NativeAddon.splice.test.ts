@@ -126,3 +126,35 @@ for (const flashAttention of [false, true]) {
     });
   });
 }
+
+test('a chunk spliced with a shift answers like its tokens evaluated at the new positions, and leaves the cells already there alone', async (t) => {
+  if ('skip' in setup) return t.skip(setup.skip);
+  const open = () => model!.createContext({ contextSize: CONTEXT_SIZE, batchSize: 256, flashAttention: true, threads: TEST_THREADS, typeK: 'f32', typeV: 'f32' });
+  const [source, spliced, direct] = await Promise.all([open(), open(), open()]);
+  try {
+    const first = randomTokens(48, VOCAB, 21);
+    const second = randomTokens(48, VOCAB, 22);
+    const question = randomTokens(4, VOCAB, 23);
+    // The second part evaluated alone at [0, 48), as a document read on its own would be.
+    await source.decode({ tokens: second, positions: range(0, 48), logits: 'none' });
+    const { blob } = await source.captureChunk(0, 48);
+    // Another part already holds [0, 48); the blob lands at [48, 96).
+    await spliced.decode({ tokens: first, positions: range(0, 48), logits: 'none' });
+    const before = (await spliced.captureChunk(0, 48)).blob;
+    const info = await spliced.spliceChunk(blob, 48);
+    assert.deepEqual([info.posMin, info.posMax], [48, 95]);
+    assert.deepEqual(await spliced.positionRange(), { min: 0, max: 95 });
+    assert.deepEqual((await spliced.captureChunk(0, 48)).blob, before, 'the cells at the old positions are untouched');
+    // Without the first part, the shifted cells answer like the tokens evaluated at [48, 96) directly.
+    await spliced.removeRange(0, 48);
+    await direct.decode({ tokens: second, positions: range(48, 96), logits: 'none' });
+    const afterShift = await spliced.decode({ tokens: question, positions: range(96, 100), logits: 'last' });
+    const reference = await direct.decode({ tokens: question, positions: range(96, 100), logits: 'last' });
+    const error = maxAbsDiff(afterShift.logits!, reference.logits!);
+    t.diagnostic(`largest logit difference, shifted splice vs evaluated there: ${error.toExponential(2)}`);
+    assert.ok(error < 2e-2, `the shifted chunk answers differently by ${error}`);
+    await assert.rejects(source.spliceChunk(blob, -1), /below 0/);
+  } finally {
+    await Promise.all([source.dispose(), spliced.dispose(), direct.dispose()]);
+  }
+});

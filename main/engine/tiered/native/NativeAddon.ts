@@ -60,8 +60,12 @@ export interface DecodeRequest {
   /** Consecutive positions, one per token; when the context is not empty the first is seqPosMax() + 1. */
   positions: Int32Array | readonly number[];
   logits: LogitsMode;
-  /** Arms query/key capture for this decode only. */
-  capture?: { layers: readonly number[]; keys?: boolean; queries?: boolean };
+  /**
+   * Arms query/key capture for this decode only. `stopAfterLastLayer` (logits 'none'): llama.cpp stops
+   * after the last listed layer's tensors are copied, so the layers after it
+   * are not computed. The cells this decode adds are then unusable: remove them (a probe does).
+   */
+  capture?: { layers: readonly number[]; keys?: boolean; queries?: boolean; stopAfterLastLayer?: boolean };
 }
 
 export interface GreedyRequest {
@@ -306,6 +310,7 @@ export class NativeTierContext {
       throw new TypeError(`logits must be 'none', 'last', 'all' or 'argmax', got ${String(request.logits)}`);
     }
     const capture = this.captureOptions(request.capture);
+    if (capture?.stopAfterLastLayer && request.logits !== 'none') throw new RangeError("capture.stopAfterLastLayer leaves no logits: use logits 'none'");
     return this.enqueue(() => this.handle.decode(tokens, positions, request.logits, capture));
   }
 
@@ -322,19 +327,21 @@ export class NativeTierContext {
     checkInteger(request.position, 'position', 0, INT32_MAX);
     checkInteger(request.maxSteps, 'maxSteps', 1, INT32_MAX - request.position);
     const capture = this.captureOptions(request.capture);
+    if (capture?.stopAfterLastLayer) throw new RangeError('a greedy run needs its logits: capture.stopAfterLastLayer is for probes');
     return this.enqueue(() => this.handle.decodeGreedy(request.token, request.position, request.maxSteps, capture));
   }
 
   private captureOptions(request: DecodeRequest['capture']): AddonCaptureOptions | null {
     if (request === undefined) return null;
     if (!this.info.captureEnabled) throw new RangeError('this context was created with captureEnabled: false');
-    const { layers, keys = true, queries = false } = request;
+    const { layers, keys = true, queries = false, stopAfterLastLayer = false } = request;
     if (!Array.isArray(layers) || layers.length === 0) throw new TypeError('capture.layers must be a non-empty array of layer indexes');
     const layerCount = this.model.info.layerCount;
     layers.forEach((layer, i) => checkInteger(layer, `capture.layers[${i}]`, 0, layerCount - 1));
     if (typeof keys !== 'boolean' || typeof queries !== 'boolean') throw new TypeError('capture.keys and capture.queries must be booleans');
     if (!keys && !queries) throw new RangeError('capture needs keys, queries or both');
-    return { layers: Int32Array.from(layers), keys, queries };
+    if (typeof stopAfterLastLayer !== 'boolean') throw new TypeError('capture.stopAfterLastLayer must be a boolean');
+    return { layers: Int32Array.from(layers), keys, queries, stopAfterLastLayer };
   }
 
   /** Copies the cells with positions in [start, end) into a blob; the context is unchanged. */
@@ -344,12 +351,17 @@ export class NativeTierContext {
     return this.enqueue(() => this.handle.captureChunk(start, end));
   }
 
-  /** Puts a blob's cells back at the positions they were captured at. */
-  async spliceChunk(blob: Uint8Array): Promise<AddonChunkInfo> {
+  /**
+   * Puts a blob's cells back at the positions they were captured at, plus `shift` (llama.cpp rotates
+   * their keys at the next decode; cells already at the new positions are not touched). The result
+   * gives the positions the cells now hold.
+   */
+  async spliceChunk(blob: Uint8Array, shift = 0): Promise<AddonChunkInfo> {
     this.assertAlive();
     if (!(blob instanceof Uint8Array)) throw new TypeError('blob must be a Uint8Array');
     if (blob.byteLength === 0) throw new RangeError('the blob is empty');
-    return this.enqueue(() => this.handle.spliceChunk(blob));
+    checkInteger(shift, 'shift', -INT32_MAX, INT32_MAX);
+    return this.enqueue(() => this.handle.spliceChunk(blob, shift));
   }
 
   /** Removes the cells with positions in [start, end). */

@@ -70,6 +70,8 @@ export interface AddonCaptureOptions {
   layers: Int32Array;
   keys: boolean;
   queries: boolean;
+  /** Stop the graph after the last layer's capture (a probe: its cells are removed after). */
+  stopAfterLastLayer?: boolean;
 }
 
 export interface AddonLayerCapture {
@@ -132,7 +134,7 @@ export interface AddonTierContext {
   decode(tokens: Int32Array, positions: Int32Array, logits: LogitsMode, capture?: AddonCaptureOptions | null): Promise<AddonDecodeResult>;
   decodeGreedy(token: number, position: number, maxSteps: number, capture?: AddonCaptureOptions | null): Promise<AddonGreedyResult>;
   captureChunk(start: number, end: number): Promise<AddonCapturedChunk>;
-  spliceChunk(blob: Uint8Array): Promise<AddonChunkInfo>;
+  spliceChunk(blob: Uint8Array, shift?: number): Promise<AddonChunkInfo>;
   removeRange(start: number, end: number): Promise<void>;
   shiftRange(start: number, end: number, delta: number): Promise<void>;
   /** Throw code BUSY while an operation runs. */
