@@ -31,6 +31,19 @@ int32_t int32Argument(const Napi::CallbackInfo& info, size_t index, const char* 
   return static_cast<int32_t>(value);
 }
 
+/** The optional capture options at `index`: null when absent (undefined or null). */
+std::shared_ptr<CaptureRequest> captureArgument(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || info[index].IsUndefined() || info[index].IsNull()) return nullptr;
+  if (!info[index].IsObject()) throw Napi::TypeError::New(info.Env(), "capture must be an object, null or undefined");
+  Napi::Object options = info[index].As<Napi::Object>();
+  auto capture = std::make_shared<CaptureRequest>();
+  capture->layers = int32Vector(options.Get("layers"), "capture.layers");
+  capture->keys = boolOption(options, "keys", true);
+  capture->queries = boolOption(options, "queries", false);
+  capture->stopAfterLastLayer = boolOption(options, "stopAfterLastLayer", false);
+  return capture;
+}
+
 /** Captured rows as JavaScript objects: { layer, keys, queries, kvHeadCount, headCount, headDim }. */
 Napi::Array capturesArray(Napi::Env env, const std::vector<LayerCapture>& layers) {
   Napi::Array captures = Napi::Array::New(env, layers.size());
@@ -134,17 +147,7 @@ Napi::Value AddonContext::decode(const Napi::CallbackInfo& info) {
   else if (logitsName == "all") logits = LogitsMode::All;
   else if (logitsName == "argmax") logits = LogitsMode::Argmax;
   else throw Napi::TypeError::New(env, kLogitsModes);
-  std::shared_ptr<CaptureRequest> capture;
-  if (info.Length() >= 4 && info[3].IsObject()) {
-    Napi::Object options = info[3].As<Napi::Object>();
-    capture = std::make_shared<CaptureRequest>();
-    capture->layers = int32Vector(options.Get("layers"), "capture.layers");
-    capture->keys = boolOption(options, "keys", true);
-    capture->queries = boolOption(options, "queries", false);
-    capture->stopAfterLastLayer = boolOption(options, "stopAfterLastLayer", false);
-  } else if (info.Length() >= 4 && !info[3].IsUndefined() && !info[3].IsNull()) {
-    throw Napi::TypeError::New(env, "capture must be an object, null or undefined");
-  }
+  std::shared_ptr<CaptureRequest> capture = captureArgument(info, 3);
 
   Napi::Value rejection;
   if (!tryBegin(env, rejection)) return rejection;
@@ -170,17 +173,7 @@ Napi::Value AddonContext::decodeGreedy(const Napi::CallbackInfo& info) {
   const int32_t token = int32Argument(info, 0, "token");
   const int32_t position = int32Argument(info, 1, "position");
   const int32_t maxSteps = int32Argument(info, 2, "maxSteps");
-  std::shared_ptr<CaptureRequest> capture;
-  if (info.Length() >= 4 && info[3].IsObject()) {
-    Napi::Object options = info[3].As<Napi::Object>();
-    capture = std::make_shared<CaptureRequest>();
-    capture->layers = int32Vector(options.Get("layers"), "capture.layers");
-    capture->keys = boolOption(options, "keys", true);
-    capture->queries = boolOption(options, "queries", false);
-    capture->stopAfterLastLayer = boolOption(options, "stopAfterLastLayer", false);
-  } else if (info.Length() >= 4 && !info[3].IsUndefined() && !info[3].IsNull()) {
-    throw Napi::TypeError::New(env, "capture must be an object, null or undefined");
-  }
+  std::shared_ptr<CaptureRequest> capture = captureArgument(info, 3);
   Napi::Value rejection;
   if (!tryBegin(env, rejection)) return rejection;
   TierContext* context = context_.get();
