@@ -92,7 +92,7 @@ export function renderMarkdown(report: BenchReport): string {
     '## Asking again',
     '',
     'Time to first token of a second, different question on a document already read; warm: the same process; cold: a new process (model opening not counted, shown apart). ' +
-      'Probe: the question evaluated on the pinned chunks to get its queries; select: scoring every chunk\'s abstract and choosing; splice: loading chunks into the GPU tier (the pinned ones the probe runs on, when they are not there, then the chosen ones). Disk loads hidden: blob reads that ran while earlier chunks were spliced or, for the last question\'s picks (read ahead as a guess), while the question was probed; "during the probe" counts the chosen chunks whose read started then.',
+      'Probe: the question evaluated on the pinned chunks to get its queries; select: scoring every chunk\'s abstract and choosing; splice: loading the chosen chunks into the GPU tier. Disk loads hidden: blob reads that ran while earlier chunks were spliced or, for the last question\'s picks (read ahead as a guess), while the question was probed; "during the probe" counts the chosen chunks whose read started then.',
     '',
     '| workload | first question (reads the document) | repeated, warm | probe / select / splice | probe + select share | repeated, cold process | cold: probe / select / splice | cold: disk loads hidden | cold: model open |',
     '|---|---|---|---|---|---|---|---|---|',

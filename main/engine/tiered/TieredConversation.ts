@@ -160,17 +160,15 @@ export class TieredConversation extends ConversationBase {
     let probeMs = 0;
     let selectMs = 0;
     let selected: Candidate[];
-    // Splicing the pinned chunks for the probe counts as splicing, not as probing.
-    let probeSplice: SpliceStats | null = null;
     if (allTokens <= chunkBudget) {
       selected = candidates;
     } else {
+      const probeStarted = performance.now();
       // The chunks the last question on these documents chose are read from disk while this one is
       // probed: follow-up questions mostly need the same parts, and the probe leaves the disk idle.
       const guess = new Set(prefix ? model.lastSelection(prefix) : []);
       tiers.prefetch(candidates.filter((c) => c.documentChunkIndex !== null && guess.has(c.documentChunkIndex)).map((c) => c.source));
-      probeSplice = await this.prepareProbe(candidates, pinned, newTokens.length, compact);
-      const probeStarted = performance.now();
+      await this.prepareProbe(candidates, pinned, newTokens.length, compact);
       const probeAt = tiers.nextPosition;
       // Only the scoring layers' queries are wanted and the cells are dropped: the layers after the last
       // scoring layer are not computed.
@@ -184,10 +182,6 @@ export class TieredConversation extends ConversationBase {
     tiers.resetPositionStats();
     const splice = compact ? await tiers.makeResidentCompact(selected.map((c) => c.source)) : await tiers.makeResident(selected.map((c) => c.source));
     model.countSplices(splice.kept, splice);
-    if (probeSplice) {
-      model.countSplices(0, probeSplice);
-      addStats(splice, { ...probeSplice, kept: 0 });
-    }
     const selectedChunkIndices = new Set(selected.flatMap((c) => (c.documentChunkIndex === null ? [] : [c.documentChunkIndex])));
     if (prefix && allTokens > chunkBudget) model.rememberSelection(prefix, [...selectedChunkIndices]);
     this.lastPrefix = prefix;
@@ -336,7 +330,7 @@ export class TieredConversation extends ConversationBase {
   }
 
   /** The probe runs on what is resident when that still ends with the most recent chunk; else on the pinned chunks. */
-  private async prepareProbe(candidates: Candidate[], pinned: Candidate[], questionTokens: number, compact: boolean): Promise<SpliceStats | null> {
+  private async prepareProbe(candidates: Candidate[], pinned: Candidate[], questionTokens: number, compact: boolean): Promise<void> {
     const { tiers } = this.model;
     const known = new Map(candidates.map((c) => [c.source.key, c]));
     const resident = tiers.residentKeys();
@@ -348,9 +342,8 @@ export class TieredConversation extends ConversationBase {
       pinned.every((p) => tiers.isResident(p.source.key)) &&
       tiers.residentTokens + questionTokens <= tiers.budgetTokens;
     // Compact: the probe's question also sits within the trained context, after the packed chunks.
-    if (compact && !(usable && tiers.compacted)) return tiers.makeResidentCompact(pinned.map((c) => c.source));
-    if (!compact && !usable) return tiers.makeResident(pinned.map((c) => c.source));
-    return null;
+    if (compact && !(usable && tiers.compacted)) await tiers.makeResidentCompact(pinned.map((c) => c.source));
+    else if (!compact && !usable) await tiers.makeResident(pinned.map((c) => c.source));
   }
 
   private async select(
