@@ -174,9 +174,7 @@ export class TierManager {
     this.reserve(tokens.length, 'decode');
     const positions = tokens.map((_, i) => start + i);
     const result = await this.context.decode({ tokens, positions, logits, capture });
-    this.loose = { start: this.loose?.start ?? start, end: start + tokens.length };
-    this.sawCells(start, start + tokens.length);
-    this.changed();
+    this.addLoose(start, start + tokens.length);
     return result;
   }
 
@@ -188,11 +186,15 @@ export class TierManager {
     const start = this.nextPosition;
     this.reserve(maxSteps, 'decode');
     const result = await this.context.decodeGreedy({ token, position: start, maxSteps, capture });
-    const end = start + result.tokens.length;
+    this.addLoose(start, start + result.tokens.length);
+    return result;
+  }
+
+  /** Newly decoded cells [start, end) join the loose cells. */
+  private addLoose(start: number, end: number): void {
     this.loose = { start: this.loose?.start ?? start, end };
     this.sawCells(start, end);
     this.changed();
-    return result;
   }
 
   /** Turns the loose cells [posStart, posEnd) into a chunk's cells and returns its blob. */
@@ -231,19 +233,17 @@ export class TierManager {
    * chunks are skipped; guesses from an earlier call that no splice took are dropped (their blobs stay
    * in the CPU tier).
    */
-  prefetch(sources: readonly SpliceSource[]): number {
+  prefetch(sources: readonly SpliceSource[]): void {
     this.prefetches.clear();
     for (const source of sources) {
       if (this.chunks.has(source.key) || this.prefetches.has(source.key)) continue;
       const began = performance.now();
       const prefetch: Prefetch = { load: source.load(), ms: null };
-      prefetch.load.then(
-        () => (prefetch.ms = performance.now() - began),
-        () => (prefetch.ms = performance.now() - began),
-      );
+      // Handles a failure too, so a read no splice takes never goes unhandled.
+      const ended = () => (prefetch.ms = performance.now() - began);
+      prefetch.load.then(ended, ended);
       this.prefetches.set(source.key, prefetch);
     }
-    return this.prefetches.size;
   }
 
   private takePrefetch(key: string): Prefetch | undefined {

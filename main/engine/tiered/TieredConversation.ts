@@ -234,7 +234,7 @@ export class TieredConversation extends ConversationBase {
         const steps = Math.min(runs.nextSteps(), maxTokens - generated.length, untilReselect);
         const run = await tiers.decodeGreedy(token, steps, { layers: scoringLayers, keys: true });
         runs.record(run);
-        keysByToken.push({ logits: null, logitRows: 0, argmax: null, captures: run.captures?.map((c) => ({ ...c, queries: null })) ?? null, elapsedMs: run.elapsedMs });
+        keysByToken.push(keysOnly(run));
         decodedAhead = Array.from(run.tokens);
         continue;
       }
@@ -598,9 +598,9 @@ export class GreedyRuns {
   }
 }
 
-/** A decode's keys without its logits or queries: what a turn's abstract needs. */
-function keysOnly(result: AddonDecodeResult): AddonDecodeResult {
-  return { ...result, logits: null, captures: result.captures?.map((c) => ({ ...c, queries: null })) ?? null };
+/** A decode's (or a greedy run's) keys without its logits or queries: what a turn's abstract needs. */
+function keysOnly(result: Pick<AddonDecodeResult, 'captures' | 'elapsedMs'>): AddonDecodeResult {
+  return { logits: null, logitRows: 0, argmax: null, elapsedMs: result.elapsedMs, captures: result.captures?.map((c) => ({ ...c, queries: null })) ?? null };
 }
 
 function startsWith(tokens: readonly number[], prefix: readonly number[]): boolean {

@@ -176,6 +176,27 @@ void TierContext::useBatchThreads(size_t tokenCount) {
   }
 }
 
+std::vector<LayerCapture> TierContext::evaluateAllOrNothing(const CaptureRequest* capture, int32_t firstPosition, const std::function<void()>& evaluate) {
+  const LlamaApi& api = model_->api();
+  if (capture != nullptr) capture_.arm(*capture, model_->info().layerCount);
+  try {
+    evaluate();
+  } catch (...) {
+    capture_.reset();
+    // All or nothing: drop whatever part was evaluated.
+    api.llama_memory_seq_rm(memory_, kMainSeq, firstPosition, -1);
+    throw;
+  }
+  if (capture == nullptr) return {};
+  std::string error;
+  std::vector<LayerCapture> captures = capture_.disarm(error);
+  if (!error.empty()) {
+    api.llama_memory_seq_rm(memory_, kMainSeq, firstPosition, -1);
+    throw CoreError{"CAPTURE_FAILED", error};
+  }
+  return captures;
+}
+
 Status TierContext::decode(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, LogitsMode logits,
                            const CaptureRequest* capture, DecodeResult& out) noexcept {
   try {
@@ -183,25 +204,8 @@ Status TierContext::decode(const std::vector<int32_t>& tokens, const std::vector
     out = DecodeResult();
     const auto start = std::chrono::steady_clock::now();
     useBatchThreads(tokens.size());
-    if (capture != nullptr) capture_.arm(*capture, model_->info().layerCount);
-    try {
-      decodeOrThrow(tokens, positions, logits, out);
-    } catch (...) {
-      capture_.reset();
-      // All or nothing: drop whatever part of the batch was evaluated.
-      model_->api().llama_memory_seq_rm(memory_, kMainSeq, positions[0], -1);
-      throw;
-    }
-    if (capture != nullptr) {
-      std::string error;
-      out.captures = capture_.disarm(error);
-      out.captured = true;
-      if (!error.empty()) {
-        out = DecodeResult();
-        model_->api().llama_memory_seq_rm(memory_, kMainSeq, positions[0], -1);
-        throw CoreError{"CAPTURE_FAILED", error};
-      }
-    }
+    out.captures = evaluateAllOrNothing(capture, positions[0], [&] { decodeOrThrow(tokens, positions, logits, out); });
+    out.captured = capture != nullptr;
     out.elapsedMs = millisecondsSince(start);
     return Status::ok();
   } catch (...) {
@@ -222,8 +226,7 @@ Status TierContext::decodeGreedy(int32_t token, int32_t position, int32_t maxSte
     const LlamaApi& api = model_->api();
     const llama_vocab* vocab = api.llama_model_get_vocab(model_->handle());
     // Armed once for the whole run: the capture appends each decode's rows, as it does per ubatch.
-    if (capture != nullptr) capture_.arm(*capture, model_->info().layerCount);
-    try {
+    out.captures = evaluateAllOrNothing(capture, position, [&] {
       DecodeResult step;
       for (int32_t i = 0; i < maxSteps; ++i) {
         step.argmax = -1;
@@ -233,21 +236,8 @@ Status TierContext::decodeGreedy(int32_t token, int32_t position, int32_t maxSte
         tokens[0] = step.argmax;
         positions[0] += 1;
       }
-    } catch (...) {
-      capture_.reset();
-      api.llama_memory_seq_rm(memory_, kMainSeq, position, -1);
-      throw;
-    }
-    if (capture != nullptr) {
-      std::string error;
-      out.captures = capture_.disarm(error);
-      out.captured = true;
-      if (!error.empty()) {
-        out = GreedyResult();
-        api.llama_memory_seq_rm(memory_, kMainSeq, position, -1);
-        throw CoreError{"CAPTURE_FAILED", error};
-      }
-    }
+    });
+    out.captured = capture != nullptr;
     out.elapsedMs = millisecondsSince(start);
     return Status::ok();
   } catch (...) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -140,6 +141,12 @@ class TierContext {
   TierContext(std::shared_ptr<TierModel> model) : model_(std::move(model)), capture_(model_->api()) {}
   void checkDecode(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, const CaptureRequest* capture) const;
   void useBatchThreads(size_t tokenCount);
+  /**
+   * Runs `evaluate` (decodes from `firstPosition` on) with the capture armed when asked, and returns
+   * the captures. All or nothing: if it throws, or the capture fails, the cells from `firstPosition`
+   * on are removed and the error goes on.
+   */
+  std::vector<LayerCapture> evaluateAllOrNothing(const CaptureRequest* capture, int32_t firstPosition, const std::function<void()>& evaluate);
   void decodeOrThrow(const std::vector<int32_t>& tokens, const std::vector<int32_t>& positions, LogitsMode logits, DecodeResult& out);
 
   std::shared_ptr<TierModel> model_;
