@@ -26,6 +26,19 @@ export interface KvIngestKey {
   configFingerprint: string;
 }
 
+/** A document set's prefix read whole ('set', the exact mode) or one document read alone ('document', the library). */
+export type KvIngestKind = 'set' | 'document';
+
+/** What the Documents tab shows per document for the open model: its library KV. */
+export interface DocumentKvRow {
+  ingestId: string;
+  documentId: string;
+  state: KvIngestState;
+  tokenCount: number;
+  tokensDone: number;
+  bytes: number;
+}
+
 export interface KvIngest extends KvIngestKey {
   /** Also the ingest's document key in the disk tier. */
   id: string;
@@ -98,7 +111,7 @@ export class KvCatalog {
    * chunks (a failed one too). A complete one is returned as it is. An existing one made for a different
    * token count (the document was tokenized differently) starts over with no chunks.
    */
-  startIngest(key: KvIngestKey & { tokenCount: number; documentIds?: readonly string[] }): KvIngest {
+  startIngest(key: KvIngestKey & { tokenCount: number; documentIds?: readonly string[]; kind?: KvIngestKind; layout?: string }): KvIngest {
     checkCount('tokenCount', key.tokenCount);
     const now = Date.now();
     return this.db.transaction(() => {
@@ -107,10 +120,10 @@ export class KvCatalog {
         const id = randomUUID();
         this.db
           .prepare(
-            `INSERT INTO kv_ingests (id, document_id, model_id, config_fingerprint, state, token_count, tokens_done, created_at, updated_at, last_used_at)
-             VALUES (?, ?, ?, ?, 'running', ?, 0, ?, ?, ?)`,
+            `INSERT INTO kv_ingests (id, document_id, model_id, config_fingerprint, state, token_count, tokens_done, created_at, updated_at, last_used_at, kind, layout)
+             VALUES (?, ?, ?, ?, 'running', ?, 0, ?, ?, ?, ?, ?)`,
           )
-          .run(id, key.documentId, key.modelId, key.configFingerprint, key.tokenCount, now, now, now);
+          .run(id, key.documentId, key.modelId, key.configFingerprint, key.tokenCount, now, now, now, key.kind ?? 'set', key.layout ?? null);
         const owner = this.db.prepare('INSERT OR IGNORE INTO kv_ingest_documents (ingest_id, document_id) VALUES (?, ?)');
         for (const documentId of new Set([key.documentId, ...(key.documentIds ?? [])])) owner.run(id, documentId);
         return this.getIngest(id)!;
@@ -271,6 +284,28 @@ export class KvCatalog {
 
   touchIngest(ingestId: string): void {
     this.db.prepare('UPDATE kv_ingests SET last_used_at = ? WHERE id = ?').run(Date.now(), ingestId);
+  }
+
+  /** Each document's library KV for this model and layout (kind 'document'); documents never read have no row. */
+  documentKv(modelId: string, layout: string, kind: KvIngestKind = 'document'): DocumentKvRow[] {
+    // A 'set' ingest counts for a document only when the set is that document alone.
+    const rows = this.db
+      .prepare(
+        `SELECT i.id, i.document_id, i.state, i.token_count, i.tokens_done, COALESCE((SELECT SUM(length) FROM kv_chunks c WHERE c.ingest_id = i.id), 0) AS bytes
+         FROM kv_ingests i WHERE i.kind = ? AND i.model_id = ? AND i.layout = ?
+           AND (SELECT COUNT(*) FROM kv_ingest_documents o WHERE o.ingest_id = i.id) <= 1
+         ORDER BY i.last_used_at DESC`,
+      )
+      .all(kind, modelId, layout) as Row[];
+    const seen = new Set<string>();
+    const out: DocumentKvRow[] = [];
+    for (const row of rows) {
+      const documentId = String(row.document_id);
+      if (seen.has(documentId)) continue; // an older tokenization of the same text: the newest counts
+      seen.add(documentId);
+      out.push({ ingestId: String(row.id), documentId, state: row.state as KvIngestState, tokenCount: Number(row.token_count), tokensDone: Number(row.tokens_done), bytes: Number(row.bytes) });
+    }
+    return out;
   }
 
   /** Ingests read (partly) from this document: removing it frees all of them. */

@@ -170,4 +170,16 @@ export const migrations: Migration[] = [
     // process, runs while these are read from disk (follow-ups mostly need the same parts).
     sql: `ALTER TABLE kv_ingests ADD COLUMN last_selection TEXT;`,
   },
+  {
+    version: 6,
+    name: 'kv document library',
+    // kind 'document': one document read alone (the library), reused in any combination; 'set': a
+    // document set's prefix read whole (the exact mode). layout: the fingerprint's settings part
+    // (model build, KV types, chunk bounds…), so the Documents tab tells which documents are read for
+    // the open model as it is configured now.
+    sql: `
+      ALTER TABLE kv_ingests ADD COLUMN kind TEXT NOT NULL DEFAULT 'set';
+      ALTER TABLE kv_ingests ADD COLUMN layout TEXT;
+    `,
+  },
 ];

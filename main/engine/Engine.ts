@@ -73,7 +73,31 @@ export interface EngineModel {
   createConversation(options?: { id?: string }): EngineConversation;
   /** The memory dashboard's numbers (tiered engine only). */
   memory?(): Promise<Omit<MemorySnapshot, 'at' | 'engine'>>;
+  /**
+   * The tiered engine: each document's stored KV for this model as it is configured now (documents
+   * never read have no entry). In the library mode a document read alone; in the exact mode a set of
+   * that document alone.
+   */
+  documentKv?(): DocumentKvState[];
+  /**
+   * Reads a document's KV ahead of any question (the Documents tab's Prepare, `strata docs prepare`);
+   * resolves with the tokens it evaluated, 0 when the document was read before. Progress and notices
+   * come through `options` like an ask's.
+   */
+  prepareDocument?(document: EngineDocument, options: AskOptions): Promise<number>;
   dispose(): Promise<void>;
+}
+
+export interface DocumentKvState {
+  documentId: string;
+  /** 'running': being read now, or a read that stopped half-way (it resumes); 'complete': read. */
+  state: 'running' | 'complete' | 'failed';
+  tokenCount: number;
+  tokensDone: number;
+  /** Bytes of its blobs on disk. */
+  bytes: number;
+  /** The fastest tier holding any of its chunks now. */
+  tier: 'gpu' | 'cpu' | 'disk';
 }
 
 export interface Engine {

@@ -59,6 +59,12 @@ export interface IngestBreakdown {
 
 /** What the tiered engine adds to an answer's metrics. Bytes moved are blob bytes spliced into the GPU tier. */
 export interface TieredAskMetrics {
+  /** 'library': the prefix was composed from documents read alone; 'exact': the set was read whole. */
+  kvReuse: 'library' | 'exact';
+  /** Tokens this ask evaluated to compose a library prefix: the text between documents and the recomputed tokens (0 when the set was composed before). */
+  composedTokensEvaluated: number;
+  /** Of the composed prefix, document tokens evaluated in place rather than reused (each document's first tokens). */
+  recomputedTokens: number;
   probeMs: number;
   selectMs: number;
   spliceMs: number;
@@ -122,6 +128,8 @@ export interface ErrorPayload {
 /** f16: 2 bytes per value; q8_0: 34 bytes per 32 values; q4_0: 18 bytes per 32 values. */
 export type KvCacheType = 'f16' | 'q8_0' | 'q4_0';
 
+export type KvReuse = 'library' | 'exact';
+
 export interface EngineSettings {
   /** The engine new answers use; the tiered one falls back to standard for models it cannot splice. */
   engine: EngineKind;
@@ -138,6 +146,14 @@ export interface EngineSettings {
   kvCacheType: KvCacheType;
   /** Re-select chunks every N generated tokens; 0 turns progressive selection off. */
   reselectEveryTokens: number;
+  /**
+   * How documents' KV is reused (tiered engine): 'library' reads each document once, alone, and
+   * composes any set of them (the text between them evaluated fresh); 'exact' reads each ordered set
+   * whole, bit-exact with the standard engine.
+   */
+  kvReuse: KvReuse;
+  /** Library mode: the share (percent) of each document's tokens, from its start, evaluated again in each set (at most a chunk's worth). */
+  recomputePercent: number;
   /** Longest answer in tokens; null: 1,024 with a chat template, 256 in raw completion. Applies without reopening the model. */
   answerMaxTokens: number | null;
   /** Sampling temperature; 0 is greedy (the same answer every time). Applies without reopening the model. */

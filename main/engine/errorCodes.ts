@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   OUT_OF_MEMORY: 'The model or its context does not fit in memory with these settings.',
   UNSUPPORTED_MODEL: 'llama.cpp does not support this model’s architecture.',
   TIERED_UNAVAILABLE: 'The tiered engine’s addon is not built or not loadable here; the standard engine serves instead.',
+  LIBRARY_UNSUPPORTED: 'This model’s prompt cannot be composed from documents read alone (its template changes them, or its cache cannot move positions); documents are read per set.',
   TIERED_UNSUPPORTED: 'The tiered engine cannot split this model’s cache into chunks (sliding window, recurrent, MLA); the standard engine serves it.',
   VERSION_MISMATCH: 'The addon was built against another llama.cpp than node-llama-cpp’s; run npm run build:native.',
   BINS_NOT_FOUND: 'node-llama-cpp’s llama.cpp libraries were not found for this platform.',

@@ -15,6 +15,8 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   chunkMaxTokens: null,
   scoringLayers: null,
   reselectEveryTokens: 32,
+  kvReuse: 'exact',
+  recomputePercent: 2,
   kvCacheType: 'f16',
   answerMaxTokens: null,
   temperature: 0,
@@ -58,6 +60,10 @@ export function mergeSettings(current: EngineSettings, patch: Partial<EngineSett
   if (next.chunkMinTokens !== null) integerIn('chunkMinTokens', next.chunkMinTokens, 1, 65536);
   if (next.chunkMaxTokens !== null) integerIn('chunkMaxTokens', next.chunkMaxTokens, next.chunkMinTokens ?? 1, 65536);
   integerIn('reselectEveryTokens', next.reselectEveryTokens, 0, 65536);
+  if (next.kvReuse !== 'library' && next.kvReuse !== 'exact') throw new SettingsError(`kvReuse must be "library" or "exact", got ${JSON.stringify(next.kvReuse)}.`);
+  if (typeof next.recomputePercent !== 'number' || !Number.isFinite(next.recomputePercent) || next.recomputePercent < 0 || next.recomputePercent > 100) {
+    throw new SettingsError(`recomputePercent must be a number from 0 to 100, got ${JSON.stringify(next.recomputePercent)}.`);
+  }
   if (next.answerMaxTokens !== null) integerIn('answerMaxTokens', next.answerMaxTokens, 1, 65536);
   if (typeof next.temperature !== 'number' || !Number.isFinite(next.temperature) || next.temperature < 0 || next.temperature > 2) {
     throw new SettingsError(`temperature must be a number from 0 (greedy) to 2, got ${JSON.stringify(next.temperature)}.`);

@@ -18,11 +18,17 @@ export interface ResidentChunk {
 }
 
 interface PlacedChunk extends ResidentChunk {
-  /** Current position minus stored position (0 unless compacted). */
+  /** Compact positions: current position minus posStart (0 unless compacted; a library placement is already in posStart). */
   shift: number;
 }
 
 export interface SpliceSource extends ResidentChunk {
+  /**
+   * A document read alone and placed in a composed prompt (the library): the blob's cells move by
+   * `shift` and its first `trim` cells are left out (recomputed in place), so [posStart, posEnd) is
+   * where the rest lands. Distinct from compact positions' moves, which are per answer.
+   */
+  placement?: { shift: number; trim: number };
   /** The chunk's blob, from the CPU tier or the disk tier; `from` says which, for the metrics. */
   load(): Promise<{ blob: Uint8Array; from: 'cpu' | 'disk' }>;
   /** The error to raise when llama.cpp cannot parse the blob (a blob from another build): treated as damaged. */
@@ -317,7 +323,7 @@ export class TierManager {
     const { blob, from } = loaded;
     let info: { posMin: number; posMax: number };
     try {
-      info = await this.context.spliceChunk(blob);
+      info = await this.context.spliceChunk(blob, source.placement?.shift ?? 0, source.placement?.trim ?? 0);
     } catch (error) {
       if ((error as { code?: unknown }).code === 'BAD_BLOB' && source.unreadable) throw source.unreadable((error as Error).message);
       throw error;

@@ -103,10 +103,10 @@ export class TieredConversation extends ConversationBase {
     const budget = tiers.budgetTokens;
 
     await tiers.dropLoose();
-    const { prefix, evaluatedTokens: documentTokensEvaluated, ingest } = await model.documentPrefix(this.documents, options);
+    const { prefix, evaluatedTokens: documentTokensEvaluated, ingest, composedTokens } = await model.documentPrefix(this.documents, options);
     const ingestMs = performance.now() - startedAt;
     this.askPrefix = prefix;
-    const full = await model.renderPrompt(this.documents, prefix?.tokens ?? null, this.history, question, this.instructions);
+    const full = await model.renderPrompt(this.documents, prefix, this.history, question, this.instructions);
     const prefixLength = prefix?.tokens.length ?? 0;
     if (prefix && !startsWith(full, prefix.tokens)) {
       throw new RequestError('PROMPT_LAYOUT', 'The prompt no longer starts with the documents it was read with; ask again.');
@@ -288,11 +288,14 @@ export class TieredConversation extends ConversationBase {
       ingestMs,
       ingest,
       compactPositions: compact,
+      kvReuse: prefix?.composed ? 'library' : 'exact',
+      composedTokensEvaluated: composedTokens,
+      recomputedTokens: prefix?.recomputedTokens ?? 0,
     };
     const metrics: AskMetrics = {
       engine: 'tiered',
       promptTokens: full.length,
-      evaluatedPromptTokens: newTokens.length + documentTokensEvaluated,
+      evaluatedPromptTokens: newTokens.length + documentTokensEvaluated + composedTokens,
       generatedTokens: generated.length,
       // The question's own evaluation; reading documents in, probing and splicing are in `tiered`.
       prefillMs: firstTokenAt - prefillStarted,
@@ -357,7 +360,7 @@ export class TieredConversation extends ConversationBase {
     compactProbeAt: number | null = null,
   ): Promise<Candidate[]> {
     if (mode === 'recent') return recentWindow(candidates, pinned, budgetTokens);
-    const scores = await this.score(candidates, probe, queryTokens, prefix, compactProbeAt === null ? null : this.compactShifts(candidates, pinned, compactProbeAt));
+    const scores = await this.score(candidates, probe, queryTokens, prefix, this.scoringShifts(candidates, pinned, prefix, compactProbeAt));
     const ids = selectChunks({
       chunks: candidates.map((c, i) => ({ id: c.index, tokenCount: c.tokenCount, score: scores[i], position: c.source.posStart })),
       budgetTokens,
@@ -383,6 +386,22 @@ export class TieredConversation extends ConversationBase {
     // Compact positions rotate the queries per chunk: that variant runs in TypeScript.
     if (shifts === null || rope === null) return scoreChunksFast(input);
     return Promise.resolve(scoreShiftedChunks(input, shifts, (queries, delta) => rotateByPositions(queries, first.headDim, rope, delta)));
+  }
+
+  /**
+   * How far each chunk sits from where its abstract was computed: a library chunk's placement in this
+   * prompt, plus the compact move; null when every chunk is where it was read.
+   */
+  private scoringShifts(candidates: Candidate[], pinned: Candidate[], prefix: DocumentPrefix | null, compactProbeAt: number | null): Int32Array | null {
+    const compact = compactProbeAt === null ? null : this.compactShifts(candidates, pinned, compactProbeAt);
+    const composed = prefix?.composed;
+    if (!composed) return compact;
+    const shifts = compact ?? new Int32Array(candidates.length);
+    candidates.forEach((c, i) => {
+      const placed = c.documentChunkIndex === null ? undefined : composed[c.documentChunkIndex];
+      if (placed?.kind === 'document') shifts[i] += placed.shift;
+    });
+    return shifts.some((v) => v !== 0) ? shifts : null;
   }
 
   /**
@@ -488,7 +507,7 @@ export class TieredConversation extends ConversationBase {
   private async prefixWithTurns(turns: readonly EngineTurn[]): Promise<number[]> {
     const key = JSON.stringify([this.documents.map((doc) => [doc.id, doc.text.length]), turns, this.instructions]);
     if (this.lastRendered?.key === key) return this.lastRendered.tokens;
-    const tokens = await this.model.renderPrefixWithTurns(this.documents, this.askPrefix?.tokens ?? null, turns, this.instructions);
+    const tokens = await this.model.renderPrefixWithTurns(this.documents, this.askPrefix, turns, this.instructions);
     this.lastRendered = { key, tokens };
     return tokens;
   }

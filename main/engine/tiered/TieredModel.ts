@@ -3,12 +3,16 @@
 // and the document prefixes already read into them. Asks run one at a time: they share the GPU tier.
 import { SerialQueue } from '../SerialQueue.ts';
 import { createHash } from 'node:crypto';
-import type { LlamaModel } from 'node-llama-cpp';
+import type { LlamaModel, Token } from 'node-llama-cpp';
+import { withBeginningToken } from '../bosToken.ts';
+import { composePrefix, type ComposedChunk, type LibraryDocument } from './library/composePrefix.ts';
+import { evaluateGlue } from './library/evaluateGlue.ts';
 import type { IngestBreakdown, MemorySnapshot } from '../engineTypes.ts';
 import type { ResolvedSettings } from '../settings/engineSettings.ts';
-import type { KvCatalog, KvChunk, PrefixRender } from '../../catalog/KvCatalog.ts';
-import type { AskOptions, EngineConversation, EngineDocument, EngineModel, LoadedModelInfo } from '../Engine.ts';
-import { DisposedError, StrataError } from '../errors.ts';
+import type { KvCatalog, KvChunk, KvIngestKind, PrefixRender } from '../../catalog/KvCatalog.ts';
+import type { AskOptions, DocumentKvState, EngineConversation, EngineDocument, EngineModel, LoadedModelInfo } from '../Engine.ts';
+import { DisposedError, RequestError, StrataError } from '../errors.ts';
+import { commonPrefix } from '../commonPrefixLength.ts';
 import { kvBytesPerToken } from './defaultBudgets.ts';
 import { packAbstracts } from './abstracts/scoreChunks.ts';
 import { chunkKey, ingestPrefix } from './ingestPrefix.ts';
@@ -68,6 +72,8 @@ export interface TieredModelParts {
 export const BLOB_FORMAT_VERSION = 2;
 /** Document prefixes kept in memory (tokens, chunk rows, packed abstracts); older ones are re-read from the catalog. */
 const MAX_CACHED_PREFIXES = 4;
+/** Library documents whose chunk rows stay in memory (rows and abstracts; blobs are in the CPU tier). */
+const MAX_CACHED_LIBRARY_DOCUMENTS = 64;
 /** A chunk blob's bytes beyond its KV: llama.cpp's per-cell header and the sequence state header. */
 const BLOB_OVERHEAD_BYTES_PER_TOKEN = 16;
 
@@ -79,6 +85,20 @@ export interface DocumentPrefix {
   places: { documentId: string | null; charStart: number; charEnd: number }[];
   /** Every chunk's abstract, packed once for scoring (scoreChunks). */
   packedAbstracts: Float32Array;
+  /** The library mode: per chunk, glue evaluated for this set or a library chunk placed in it. */
+  composed?: ComposedChunk[];
+  /** Of a composed prefix's tokens, the last ones are the template's text after the last document (what every question's tail starts with). */
+  trailingTokens?: number;
+  recomputedTokens?: number;
+}
+
+export interface PrefixOutcome {
+  prefix: DocumentPrefix | null;
+  /** Document tokens evaluated (reading documents; 0 when all were read before). */
+  evaluatedTokens: number;
+  ingest: IngestBreakdown | null;
+  /** Tokens evaluated to compose a library prefix (template text and recomputed document tokens). */
+  composedTokens: number;
 }
 
 export class TieredModel implements EngineModel {
@@ -158,35 +178,83 @@ export class TieredModel implements EngineModel {
     });
   }
 
+  /** Why the library is off for this model (its template or cache), once an ask found out; null: not refused. */
+  private libraryRefused: string | null = null;
+  private libraryNoticeGiven = false;
+
+  /** How this model reuses documents' KV now: the setting, unless the model cannot compose prompts. */
+  get kvReuse(): 'library' | 'exact' {
+    return this.parts.settings.kvReuse === 'library' && this.compactPositions && this.libraryRefused === null ? 'library' : 'exact';
+  }
+
   /**
    * The document prefix in the tiers: read now (block-wise, resumable) unless an earlier ingest, in
-   * this run or a previous one, already stored it. Returns how many tokens this call evaluated.
+   * this run or a previous one, already stored it. In the library mode each document is read alone
+   * once and the prefix composed from them (only the text between them is evaluated). Returns how
+   * many document tokens this call evaluated, and how many tokens it evaluated to compose.
    */
-  async documentPrefix(documents: readonly EngineDocument[], options: AskOptions): Promise<{ prefix: DocumentPrefix | null; evaluatedTokens: number; ingest: IngestBreakdown | null }> {
-    if (documents.length === 0) return { prefix: null, evaluatedTokens: 0, ingest: null };
+  async documentPrefix(documents: readonly EngineDocument[], options: AskOptions): Promise<PrefixOutcome> {
+    if (documents.length === 0) return { prefix: null, evaluatedTokens: 0, ingest: null, composedTokens: 0 };
+    if (this.parts.settings.kvReuse === 'library') {
+      if (this.kvReuse === 'library') {
+        try {
+          return await this.libraryPrefix(documents, options);
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== 'LIBRARY_UNSUPPORTED') throw error;
+          this.libraryRefused = (error as Error).message;
+        }
+      }
+      if (!this.libraryNoticeGiven) {
+        this.libraryNoticeGiven = true;
+        options.onNotice?.(this.libraryRefused ?? `${this.info.name}'s KV cache cannot move positions, so documents cannot be reused across sets: each set of documents is read whole (the exact mode).`);
+      }
+    }
+    return this.setPrefix(documents, options);
+  }
+
+  /** The exact mode: the ordered set's whole prefix, read as the standard engine reads it. */
+  private async setPrefix(documents: readonly EngineDocument[], options: AskOptions): Promise<PrefixOutcome> {
     // Rendering a long prefix tokenizes the documents twice: remember it per document set and texts.
     const setKey = documentSetKey(documents);
     const known = this.prefixBySet.get(setKey);
     if (known) {
       this.parts.kv.touchIngest(known.ingestId);
-      return { prefix: known, evaluatedTokens: 0, ingest: null };
+      return { prefix: known, evaluatedTokens: 0, ingest: null, composedTokens: 0 };
     }
     // A set read before (in this process or an earlier one) keeps its prefix tokens in the catalog.
     const stored = this.parts.kv.findPrefixRender(setKey, this.parts.modelId);
     const tokens = stored?.tokens ?? (await this.renderer.prefix(documents));
-    const fingerprint = this.fingerprint(tokens);
+    const fingerprint = this.fingerprint(tokens, 'set');
     const cached = this.prefixes.get(fingerprint);
     if (cached) {
       this.parts.kv.touchIngest(cached.ingestId);
       this.prefixBySet.set(setKey, cached);
-      return { prefix: cached, evaluatedTokens: 0, ingest: null };
+      return { prefix: cached, evaluatedTokens: 0, ingest: null, composedTokens: 0 };
     }
-    const { kv, disk, cpu, settings, vocab } = this.parts;
-    const key = { documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: fingerprint };
+    const read = await this.readIngest({ documents, tokens, kind: 'set', keep: new Set(), options });
+    const documentStarts = stored?.documentStarts ?? findDocumentStarts((await read.pieces()).join(''), documents);
+    if (!stored) this.parts.kv.savePrefixRender(setKey, this.parts.modelId, documents[0].id, { tokens, documentStarts, standInsOk: null });
+    const prefix: DocumentPrefix = {
+      ingestId: read.ingest.id,
+      tokens,
+      chunks: read.chunks,
+      places: placeChunks(documentStarts, read.chunks),
+      packedAbstracts: packAbstracts(read.chunks.map((c) => c.abstract)),
+    };
+    this.prefixes.set(fingerprint, prefix);
+    this.prefixBySet.set(setKey, prefix);
+    return { prefix, evaluatedTokens: read.evaluatedTokens, ingest: read.evaluatedTokens > 0 ? read.breakdown : null, composedTokens: 0 };
+  }
+
+  /** Reads `tokens` into the tiers as one ingest owned by `documents` (resumed, or found complete). */
+  private async readIngest(args: { documents: readonly EngineDocument[]; tokens: number[]; kind: KvIngestKind; keep: ReadonlySet<string>; options: AskOptions; progress?: (done: number, total: number) => void }) {
+    const { kv, disk, cpu, settings } = this.parts;
+    const { documents, tokens, kind, options } = args;
+    const key = { documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: this.fingerprint(tokens, kind) };
     const existing = kv.findIngest(key);
-    if (existing?.state !== 'complete') this.checkDiskRoom(tokens.length);
-    const ingest = kv.startIngest({ ...key, documentIds: documents.map((doc) => doc.id), tokenCount: tokens.length });
-    if (ingest.state !== 'complete') await this.makeDiskRoom(ingest.id, ingest.tokenCount - ingest.tokensDone, options);
+    if (existing?.state !== 'complete') this.checkDiskRoom(tokens.length, kind);
+    const ingest = kv.startIngest({ ...key, documentIds: documents.map((doc) => doc.id), tokenCount: tokens.length, kind, layout: this.layout() });
+    if (ingest.state !== 'complete') await this.makeDiskRoom(ingest.id, ingest.tokenCount - ingest.tokensDone, options, args.keep);
     let pieces: Promise<string[]> | null = null;
     const prefixPieces = () => (pieces ??= this.parts.tokenizer.detokenizePieces(tokens));
     const { chunks, evaluatedTokens, breakdown } = await ingestPrefix({
@@ -201,30 +269,155 @@ export class TieredModel implements EngineModel {
       chunkMaxTokens: settings.chunkMaxTokens,
       scoringLayers: this.parts.scoringLayers,
       signal: options.signal,
-      onProgress: this.longReadWatch(tokens.length, ingest.tokensDone, options),
+      onProgress: this.longReadWatch(tokens.length, ingest.tokensDone, options, args.progress),
     });
-    const documentStarts = stored?.documentStarts ?? findDocumentStarts((await prefixPieces()).join(''), documents);
-    if (!stored) kv.savePrefixRender(setKey, this.parts.modelId, documents[0].id, { tokens, documentStarts, standInsOk: null });
-    const prefix: DocumentPrefix = {
-      ingestId: ingest.id,
-      tokens,
-      chunks,
-      places: placeChunks(documentStarts, chunks),
-      packedAbstracts: packAbstracts(chunks.map((c) => c.abstract)),
-    };
-    this.prefixes.set(fingerprint, prefix);
-    this.prefixBySet.set(setKey, prefix);
-    return { prefix, evaluatedTokens, ingest: evaluatedTokens > 0 ? breakdown : null };
+    return { ingest, chunks, evaluatedTokens, breakdown, pieces: prefixPieces };
   }
 
-  /** The whole prompt of an ask; with the documents' stored prefix given, their text is not tokenized again. */
-  renderPrompt(documents: readonly EngineDocument[], prefix: readonly number[] | null, turns: readonly EngineTurn[], question: string, instructions: string | null): Promise<number[]> {
-    return this.tailRenderer.render(documentSetKey(documents), documents, prefix, turns, question, instructions);
+  /** Documents read alone into the library, by ingest fingerprint: their chunks without a catalog read. */
+  private readonly libraryDocuments = new BoundedMap<string, { ingestId: string; chunks: KvChunk[] }>(MAX_CACHED_LIBRARY_DOCUMENTS);
+
+  /** A document's library tokens ([BOS] + its own), remembered per document and model in the catalog. */
+  private async libraryTokens(doc: EngineDocument): Promise<{ tokens: number[]; contextTokens: number }> {
+    const key = `doc:${documentSetKey([doc])}`;
+    const context = withBeginningToken(this.parts.vocab, []).length;
+    const stored = this.parts.kv.findPrefixRender(key, this.parts.modelId);
+    if (stored) return { tokens: stored.tokens, contextTokens: context };
+    const tokens = withBeginningToken(this.parts.vocab, (await this.parts.tokenizer.tokenize(doc.text)) as Token[]);
+    this.parts.kv.savePrefixRender(key, this.parts.modelId, doc.id, { tokens, documentStarts: [{ id: doc.id, start: 0, length: doc.text.length }], standInsOk: null });
+    return { tokens, contextTokens: context };
+  }
+
+  /**
+   * Reads one document alone into the library (its [BOS] + tokens at positions 0…), unless it is
+   * there already for this model and layout. `keep`: ingests the disk budget must not drop for it
+   * (the other documents of the set being composed).
+   */
+  private async libraryDocument(doc: EngineDocument, keep: ReadonlySet<string>, options: AskOptions, progress?: (done: number, total: number) => void) {
+    const { tokens, contextTokens } = await this.libraryTokens(doc);
+    const own = tokens.slice(contextTokens);
+    if (own.length === 0) return { own, contextTokens, ingestId: '', chunks: [] as KvChunk[], evaluatedTokens: 0, breakdown: null };
+    const fingerprint = this.fingerprint(tokens, 'document');
+    const known = this.libraryDocuments.get(fingerprint);
+    if (known) {
+      this.parts.kv.touchIngest(known.ingestId);
+      return { own, contextTokens, ...known, evaluatedTokens: 0, breakdown: null };
+    }
+    const read = await this.readIngest({ documents: [doc], tokens, kind: 'document', keep, options, progress });
+    this.libraryDocuments.set(fingerprint, { ingestId: read.ingest.id, chunks: read.chunks });
+    return { own, contextTokens, ingestId: read.ingest.id, chunks: read.chunks, evaluatedTokens: read.evaluatedTokens, breakdown: read.evaluatedTokens > 0 ? read.breakdown : null };
+  }
+
+  /** Each document's stored KV for this model and layout (EngineModel.documentKv). */
+  documentKv(): DocumentKvState[] {
+    const kind: KvIngestKind = this.kvReuse === 'library' ? 'document' : 'set';
+    return this.parts.kv.documentKv(this.parts.modelId, this.layout(), kind).map(({ ingestId, ...row }) => ({ ...row, tier: this.ingestTier(ingestId) }));
+  }
+
+  /** The fastest tier holding any chunk of an ingest (GPU residency by key prefix, the CPU tier by its chunk keys when known). */
+  private ingestTier(ingestId: string): 'gpu' | 'cpu' | 'disk' {
+    if (this.tiers.residentKeys().some((key) => key.startsWith(`${ingestId}#`))) return 'gpu';
+    const chunks = [...this.libraryDocuments.values()].find((d) => d.ingestId === ingestId)?.chunks ?? [...this.prefixes.values()].find((p) => p.ingestId === ingestId)?.chunks ?? [];
+    return chunks.some((c) => this.parts.cpu.has(chunkKey(ingestId, c.index))) ? 'cpu' : 'disk';
+  }
+
+  /** Reads a document into the library ahead of any question (the Documents tab's Prepare); returns the tokens evaluated. */
+  prepareDocument(doc: EngineDocument, options: AskOptions): Promise<number> {
+    return this.run(async () => {
+      if (this.kvReuse === 'library') return (await this.libraryDocument(doc, new Set(), options)).evaluatedTokens;
+      return (await this.setPrefix([doc], options)).evaluatedTokens;
+    });
+  }
+
+  /**
+   * The library mode's prefix: each document from the library (read alone now if it never was), placed
+   * after the template text before it; that text and each document's first tokens are evaluated in
+   * place (library/composePrefix.ts). Composed prefixes are kept in memory for the last few sets.
+   */
+  private async libraryPrefix(documents: readonly EngineDocument[], options: AskOptions): Promise<PrefixOutcome> {
+    const { settings, tokenizer } = this.parts;
+    const compositionKey = `lib:${documentSetKey(documents)}:${settings.recomputePercent}`;
+    const known = this.prefixBySet.get(compositionKey);
+    if (known) {
+      for (const id of new Set(known.composed?.flatMap((c) => (c.kind === 'document' ? [c.ingestId] : [])))) this.parts.kv.touchIngest(id);
+      return { prefix: known, evaluatedTokens: 0, ingest: null, composedTokens: 0 };
+    }
+    const n = documents.length;
+    const chat = this.info.hasChatTemplate;
+    const [pieces, check] = await Promise.all([tokenizer.renderPieces(n, [], 'A', chat, null), tokenizer.renderPieces(n, [], 'Z', chat, 'Z')]);
+    if (!pieces.slice(0, n).every((piece, i) => sameTokens(piece, check[i]))) {
+      throw new StrataError('LIBRARY_UNSUPPORTED', `${this.info.name}'s chat template changes the text between documents with the question or the instructions, so documents cannot be reused across sets: each set is read whole (the exact mode).`);
+    }
+    // Progress over the documents still to read, as one read.
+    const sizes = await Promise.all(documents.map(async (doc) => (await this.libraryTokens(doc)).tokens.length));
+    let offset = 0;
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const keep = new Set<string>();
+    const library: LibraryDocument[] = [];
+    let evaluatedTokens = 0;
+    const breakdowns: IngestBreakdown[] = [];
+    for (const [i, doc] of documents.entries()) {
+      const read = await this.libraryDocument(doc, keep, options, (done) => options.onIngestProgress?.(offset + done, total));
+      offset += sizes[i];
+      if (read.ingestId !== '') keep.add(read.ingestId);
+      evaluatedTokens += read.evaluatedTokens;
+      if (read.breakdown) breakdowns.push(read.breakdown);
+      library.push({ documentId: doc.id, ingestId: read.ingestId, contextTokens: read.contextTokens, tokens: read.own, chunks: read.chunks, textLength: doc.text.length });
+    }
+    // The text after the last document that every question and instruction shares belongs to the prefix.
+    const trailing = commonPrefix(pieces[n], check[n]);
+    const composition = composePrefix(compositionKey, [...pieces.slice(0, n), trailing], library, settings.recomputePercent, settings.chunkMaxTokens, settings.chunkMaxTokens);
+    await evaluateGlue(this.tiers, composition.chunks, (chunk) => this.composedSource(chunk), this.parts.scoringLayers);
+    const chunks: KvChunk[] = composition.chunks.map((c, index) => {
+      const abstract = c.kind === 'document' ? c.chunk.abstract : c.abstract!;
+      const ref = c.kind === 'document' ? c.chunk.ref : { segment: -1, offset: 0, length: c.blob!.byteLength, crc32: 0 };
+      return { index, tokenStart: c.posStart, tokenEnd: c.posEnd, posStart: c.posStart, posEnd: c.posEnd, charStart: c.place.charStart, charEnd: c.place.charEnd, ref, abstract };
+    });
+    const prefix: DocumentPrefix = {
+      ingestId: compositionKey,
+      tokens: composition.tokens,
+      chunks,
+      places: composition.chunks.map((c) => c.place),
+      packedAbstracts: packAbstracts(chunks.map((c) => c.abstract)),
+      composed: composition.chunks,
+      trailingTokens: trailing.length,
+      recomputedTokens: composition.recomputedTokens,
+    };
+    this.prefixBySet.set(compositionKey, prefix);
+    return { prefix, evaluatedTokens, ingest: mergeBreakdowns(breakdowns), composedTokens: composition.glueTokens };
+  }
+
+  /** A composed chunk's splice source: glue from memory, a library chunk from its tiers, moved into place. */
+  private composedSource(chunk: ComposedChunk): SpliceSource {
+    if (chunk.kind === 'glue') {
+      return {
+        key: chunk.key,
+        posStart: chunk.posStart,
+        posEnd: chunk.posEnd,
+        load: async () => {
+          if (!chunk.blob) throw new StrataError('INTERNAL', `glue chunk ${chunk.key} was not evaluated`);
+          return { blob: chunk.blob, from: 'cpu' };
+        },
+      };
+    }
+    const { cpu, disk } = this.parts;
+    const source = tieredSource({ key: chunk.key, cpuKey: chunkKey(chunk.ingestId, chunk.chunk.index), posStart: chunk.posStart, posEnd: chunk.posEnd }, cpu, disk, chunk.ingestId, chunk.chunk.ref);
+    return { ...source, placement: { shift: chunk.shift, trim: chunk.trim } };
+  }
+
+  /**
+   * The whole prompt of an ask; with the documents' stored prefix given, their text is not tokenized
+   * again. A composed (library) prefix is followed by the template's text after the last document.
+   */
+  async renderPrompt(documents: readonly EngineDocument[], prefix: DocumentPrefix | null, turns: readonly EngineTurn[], question: string, instructions: string | null): Promise<number[]> {
+    if (prefix?.composed) return composedPrompt(prefix, (await this.parts.tokenizer.renderPieces(documents.length, turns, question, this.info.hasChatTemplate, instructions)).at(-1)!);
+    return this.tailRenderer.render(documentSetKey(documents), documents, prefix?.tokens ?? null, turns, question, instructions);
   }
 
   /** The prompt every next question shares (documents, instructions, turns), likewise. */
-  renderPrefixWithTurns(documents: readonly EngineDocument[], prefix: readonly number[] | null, turns: readonly EngineTurn[], instructions: string | null): Promise<number[]> {
-    return this.tailRenderer.prefixWithTurns(documentSetKey(documents), documents, prefix, turns, instructions);
+  async renderPrefixWithTurns(documents: readonly EngineDocument[], prefix: DocumentPrefix | null, turns: readonly EngineTurn[], instructions: string | null): Promise<number[]> {
+    if (prefix?.composed) return composedPrompt(prefix, (await this.parts.tokenizer.renderPieces(documents.length, turns, null, this.info.hasChatTemplate, instructions)).at(-1)!);
+    return this.tailRenderer.prefixWithTurns(documentSetKey(documents), documents, prefix?.tokens ?? null, turns, instructions);
   }
 
   /** Prefill speed of the last read on this model (tokens/s), to tell the next long read how long it takes. */
@@ -235,7 +428,7 @@ export class TieredModel implements EngineModel {
    * time it takes at the rate measured on this machine (the last read's, else the first third of a second of this
    * one). Returns the progress callback that measures the rate and passes progress on.
    */
-  private longReadWatch(tokenCount: number, tokensDone: number, options: AskOptions): (done: number, total: number) => void {
+  private longReadWatch(tokenCount: number, tokensDone: number, options: AskOptions, progress = options.onIngestProgress): (done: number, total: number) => void {
     const trained = this.info.trainContextTokens;
     const tooLong = trained > 0 && tokenCount > trained;
     const startedAt = performance.now();
@@ -260,7 +453,7 @@ export class TieredModel implements EngineModel {
         this.readTokensPerSecond = (done - tokensDone) / seconds;
         if (tooLong && !told) tell(this.readTokensPerSecond);
       }
-      options.onIngestProgress?.(done, total);
+      progress?.(done, total);
     };
   }
 
@@ -316,6 +509,12 @@ export class TieredModel implements EngineModel {
 
   /** Which tier holds a document chunk now (the fastest one that has it). */
   tierOf(prefix: DocumentPrefix, chunk: KvChunk): 'gpu' | 'cpu' | 'disk' {
+    const composed = prefix.composed?.[chunk.index];
+    if (composed) {
+      if (this.tiers.isResident(composed.key)) return 'gpu';
+      if (composed.kind === 'glue') return 'cpu';
+      return this.parts.cpu.has(chunkKey(composed.ingestId, composed.chunk.index)) ? 'cpu' : 'disk';
+    }
     const key = chunkKey(prefix.ingestId, chunk.index);
     if (this.tiers.isResident(key)) return 'gpu';
     return this.parts.cpu.has(key) ? 'cpu' : 'disk';
@@ -334,14 +533,16 @@ export class TieredModel implements EngineModel {
   }
 
   /** Refuses, before anything is written, documents whose KV cache alone cannot fit the disk budget. */
-  private checkDiskRoom(tokenCount: number): void {
+  private checkDiskRoom(tokenCount: number, kind: KvIngestKind): void {
     const budget = this.parts.disk.budgetBytes;
     if (budget === null) return;
     const needed = this.blobBytesFor(tokenCount);
     if (needed > budget) {
       throw new StrataError(
         'DISK_BUDGET_EXCEEDED',
-        `These documents need about ${gib(needed)} of disk for their KV cache (${tokenCount} tokens), more than the whole disk budget of ${gib(budget)}. Raise the disk budget in the engine settings, or use fewer or shorter documents in this conversation.`,
+        kind === 'document'
+          ? `This document needs about ${gib(needed)} of disk for its KV cache (${tokenCount} tokens), more than the whole disk budget of ${gib(budget)}. Raise the disk budget in the engine settings, or split the document.`
+          : `These documents need about ${gib(needed)} of disk for their KV cache (${tokenCount} tokens), more than the whole disk budget of ${gib(budget)}. Raise the disk budget in the engine settings, or use fewer or shorter documents in this conversation.`,
       );
     }
   }
@@ -351,7 +552,7 @@ export class TieredModel implements EngineModel {
    * stored is not charged again) does not fit, whole least-recently-used document KVs are dropped
    * (they are read again when a question needs them) until it does.
    */
-  private async makeDiskRoom(ingestId: string, tokensLeft: number, options: AskOptions): Promise<void> {
+  private async makeDiskRoom(ingestId: string, tokensLeft: number, options: AskOptions, keep: ReadonlySet<string>): Promise<void> {
     const { disk, kv } = this.parts;
     const budget = disk.budgetBytes;
     if (budget === null || tokensLeft <= 0) return;
@@ -359,7 +560,7 @@ export class TieredModel implements EngineModel {
     const dropped: { documentIds: string[]; bytes: number } = { documentIds: [], bytes: 0 };
     for (const candidate of kv.ingestsByLastUse()) {
       if (budget - disk.usedBytes() >= needed) break;
-      if (candidate.id === ingestId) continue;
+      if (candidate.id === ingestId || keep.has(candidate.id)) continue;
       const documentIds = kv.documentIdsOfIngest(candidate.id);
       const bytes = disk.documentBytes(candidate.id);
       await this.discardIngest(candidate.id);
@@ -371,7 +572,7 @@ export class TieredModel implements EngineModel {
     if (free < needed) {
       throw new StrataError(
         'DISK_BUDGET_EXCEEDED',
-        `Reading these documents needs about ${gib(needed)} more of disk for their KV cache, but only ${gib(Math.max(0, free))} of the ${gib(budget)} disk budget is free after dropping every other document's cache (conversation turns use the rest). Raise the disk budget in the engine settings.`,
+        `Reading these documents needs about ${gib(needed)} more of disk for their KV cache, but only ${gib(Math.max(0, free))} of the ${gib(budget)} disk budget is free after dropping every other document's cache${keep.size > 0 ? ' not in this conversation' : ''} (conversation turns use the rest). Raise the disk budget in the engine settings${keep.size > 0 ? ', or use fewer documents at once' : ''}.`,
       );
     }
   }
@@ -384,25 +585,41 @@ export class TieredModel implements EngineModel {
       for (const chunk of prefix.chunks) cpu.delete(chunkKey(ingestId, chunk.index));
       this.prefixes.delete(fingerprint);
     }
-    for (const [setKey, prefix] of this.prefixBySet) if (prefix.ingestId === ingestId) this.prefixBySet.delete(setKey);
+    const uses = (prefix: DocumentPrefix) => prefix.ingestId === ingestId || (prefix.composed?.some((c) => c.kind === 'document' && c.ingestId === ingestId) ?? false);
+    for (const [setKey, prefix] of this.prefixBySet) if (uses(prefix)) this.prefixBySet.delete(setKey);
+    for (const [fingerprint, known] of this.libraryDocuments) {
+      if (known.ingestId !== ingestId) continue;
+      for (const chunk of known.chunks) cpu.delete(chunkKey(ingestId, chunk.index));
+      this.libraryDocuments.delete(fingerprint);
+    }
     for (const key of this.tiers.residentKeys()) if (key.startsWith(`${ingestId}#`)) await this.tiers.evict(key);
     await forgetStoredIngest(kv, disk, ingestId);
   }
 
   /** A splice source for a document chunk: the CPU tier first, else the disk tier (checksum verified). */
   documentSource(prefix: DocumentPrefix, chunk: KvChunk): SpliceSource {
+    const composed = prefix.composed?.[chunk.index];
+    if (composed) return this.composedSource(composed);
     const { cpu, disk } = this.parts;
     return tieredSource({ key: chunkKey(prefix.ingestId, chunk.index), posStart: chunk.posStart, posEnd: chunk.posEnd }, cpu, disk, prefix.ingestId, chunk.ref);
   }
 
 
   /** What changes a prefix's blobs or abstracts; a new value means a new ingest. */
-  private fingerprint(tokens: readonly number[]): string {
-    const { settings, scoringLayers } = this.parts;
+  private fingerprint(tokens: readonly number[], kind: KvIngestKind): string {
     const hash = createHash('sha256');
+    hash.update(this.layout());
+    if (kind === 'document') hash.update('document');
+    hash.update(new Uint8Array(Int32Array.from(tokens).buffer));
+    return hash.digest('hex');
+  }
+
+  /** The fingerprint's settings part: the Documents tab tells which documents are read for the model as configured now. */
+  layout(): string {
+    const { settings, scoringLayers } = this.parts;
     // The llama.cpp build and the blob format: blobs are llama.cpp's own state layout, so after an upgrade
     // they are read again instead of failing to parse.
-    hash.update(
+    return createHash('sha256').update(
       JSON.stringify({
         model: this.parts.modelId,
         llamaCpp: this.parts.llamaCppRelease,
@@ -414,9 +631,7 @@ export class TieredModel implements EngineModel {
         chunkMin: settings.chunkMinTokens,
         chunkMax: settings.chunkMaxTokens,
       }),
-    );
-    hash.update(new Uint8Array(Int32Array.from(tokens).buffer));
-    return hash.digest('hex');
+    ).digest('hex');
   }
 
   private sample(): void {
@@ -528,4 +743,27 @@ function documentSetKey(documents: readonly EngineDocument[]): string {
   const hash = createHash('sha256').update(JSON.stringify(documents.map((doc) => [doc.id, doc.text.length, doc.sha256 ?? null])));
   if (documents.some((doc) => doc.sha256 === undefined)) for (const doc of documents) hash.update(doc.text).update('\0');
   return hash.digest('hex');
+}
+
+/** A composed prefix followed by the template's text after the last document (which starts with the prefix's trailing tokens). */
+function composedPrompt(prefix: DocumentPrefix, tail: readonly number[]): number[] {
+  const trailing = prefix.tokens.slice(prefix.tokens.length - (prefix.trailingTokens ?? 0));
+  if (!sameTokens(tail.slice(0, trailing.length), trailing)) {
+    throw new RequestError('PROMPT_LAYOUT', 'The prompt no longer starts with the text the documents were composed with; ask again.');
+  }
+  return [...prefix.tokens, ...tail.slice(trailing.length)];
+}
+
+function sameTokens(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** Several documents' reads as one (a library set read in one ask). */
+function mergeBreakdowns(parts: readonly IngestBreakdown[]): IngestBreakdown | null {
+  if (parts.length === 0) return null;
+  const sum = { ...parts[0] } as Record<string, unknown>;
+  for (const part of parts.slice(1)) {
+    for (const [key, value] of Object.entries(part)) if (typeof value === 'number' && typeof sum[key] === 'number') sum[key] = (sum[key] as number) + value;
+  }
+  return sum as unknown as IngestBreakdown;
 }

@@ -1,8 +1,9 @@
 // The tokens of a prompt, laid out exactly as the standard engine lays them out, split into the part
 // that only depends on the documents (ingested once, tiered, persisted) and the part that changes
 // with every question (turns and the question, evaluated per ask).
-import type { ChatWrapper, LlamaModel, Token } from 'node-llama-cpp';
+import { LlamaText, type ChatWrapper, type LlamaModel, type LlamaTextValue, type Token } from 'node-llama-cpp';
 import { withBeginningToken } from '../bosToken.ts';
+import { StrataError } from '../errors.ts';
 import { commonPrefix } from '../commonPrefixLength.ts';
 import { documentsPlacement, resolveStableChatWrapper } from '../chatWrapper.ts';
 import type { EngineDocument, EngineTurn } from '../Engine.ts';
@@ -40,4 +41,67 @@ function chatRenderer(model: LlamaModel, wrapper: ChatWrapper): PromptRenderer['
     const { contextText } = wrapper.generateContextState({ chatHistory: chatHistory(documents, turns, question, documentsPlacement(wrapper), instructions) });
     return contextText.tokenize(model.tokenizer);
   };
+}
+
+/**
+ * The document library's layout (docs/ARCHITECTURE.md, "A document library"): the prompt's own text
+ * around its documents, each piece tokenized alone, so a prompt is composed in token space from
+ * documents tokenized alone. pieces[0] comes before the first document (with the BOS), pieces[i]
+ * between document i and i + 1, pieces[n] after the last (instructions, turns, question).
+ */
+export interface PieceRenderer {
+  pieces(documentCount: number, turns: readonly EngineTurn[], question: string, instructions?: string | null): Token[][];
+  /** pieces[n] cut to what every next question shares (as prefixWithTurns); the others as `pieces`. */
+  piecesWithTurns(documentCount: number, turns: readonly EngineTurn[], instructions?: string | null): Token[][];
+}
+
+/** Stands in for document i while the template is rendered: private-use characters no text uses. */
+const sentinel = (i: number) => `\uE000strata-document-${i}\uE001`;
+const SENTINELS = /\uE000strata-document-(\d+)\uE001/;
+
+export function createPieceRenderer(model: LlamaModel, hasChatTemplate: boolean): PieceRenderer {
+  const wrapper = hasChatTemplate ? resolveStableChatWrapper(model) : null;
+  const stand = (n: number): EngineDocument[] => Array.from({ length: n }, (_, i) => ({ id: `piece-${i}`, text: sentinel(i) }));
+  const pieces = (n: number, turns: readonly EngineTurn[], question: string, instructions: string | null = null): Token[][] => {
+    if (wrapper) {
+      const { contextText } = wrapper.generateContextState({ chatHistory: chatHistory(stand(n), turns, question, documentsPlacement(wrapper), instructions) });
+      return splitAtSentinels(contextText.values, n).map((values) => LlamaText(values).tokenize(model.tokenizer));
+    }
+    const texts = splitAtSentinels([rawPromptText(stand(n), turns, question, instructions)], n).map((values) => values.join(''));
+    return texts.map((text, i) => (i === 0 ? withBeginningToken(model, model.tokenize(text)) : model.tokenize(text)));
+  };
+  return {
+    pieces,
+    piecesWithTurns(n, turns, instructions = null) {
+      const a = pieces(n, turns, 'A', instructions);
+      const z = pieces(n, turns, 'Z', instructions);
+      return [...a.slice(0, n), commonPrefix(a[n], z[n])];
+    },
+  };
+}
+
+/** The template's values cut where the stand-ins were: n + 1 lists, or an error if a document did not come through whole and in order. */
+function splitAtSentinels(values: readonly LlamaTextValue[], n: number): LlamaTextValue[][] {
+  const out: LlamaTextValue[][] = [[]];
+  for (const value of values) {
+    if (typeof value !== 'string') {
+      out.at(-1)!.push(value);
+      continue;
+    }
+    const parts = value.split(SENTINELS);
+    for (let i = 0; i < parts.length; i++) {
+      if (i % 2 === 0) {
+        if (parts[i] !== '') out.at(-1)!.push(parts[i]);
+      } else if (Number(parts[i]) === out.length - 1) {
+        out.push([]);
+      } else {
+        out.push([]);
+        out.push([]); // out of order: counted as a mismatch below
+      }
+    }
+  }
+  if (out.length !== n + 1 || values.some((v) => typeof v !== 'string' && SENTINELS.test(String(v)))) {
+    throw new StrataError('LIBRARY_UNSUPPORTED', `This model's chat template does not keep each document's text whole and in order, so documents cannot be reused across conversations; they are read with each set instead.`);
+  }
+  return out;
 }

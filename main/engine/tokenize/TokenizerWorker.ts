@@ -154,6 +154,19 @@ export class TokenizerWorker {
     return this.call((id) => ({ id, op: 'renderPrefixWithTurns', ...request }), [], (value) => toTokens(value as Uint32Array));
   }
 
+  /**
+   * The prompt's own tokens around `documentCount` documents, as createPieceRenderer lays them out:
+   * with a question, the whole prompt's pieces; with null, the last piece cut to what every next
+   * question shares.
+   */
+  async renderPieces(documentCount: number, turns: readonly EngineTurn[], question: string | null, hasChatTemplate: boolean, instructions: string | null = null): Promise<Token[][]> {
+    if (!Number.isInteger(documentCount) || documentCount < 0) throw new RangeError(`documentCount must be a count, got ${documentCount}`);
+    if (question !== null) assertText(question, 'question');
+    if (instructions !== null) assertText(instructions, 'instructions');
+    const request = { documentCount, turns: plainTurns(turns), question, hasChatTemplate: Boolean(hasChatTemplate), instructions };
+    return this.call((id) => ({ id, op: 'renderPieces', ...request }), [], (value) => Promise.all((value as Uint32Array[]).map(toTokens)));
+  }
+
   /** The document part every question shares, as createPromptRenderer(model, hasChatTemplate).prefix computes it. */
   async renderPrefix(documents: readonly EngineDocument[], hasChatTemplate: boolean): Promise<Token[]> {
     const request = { documents: plainDocuments(documents), hasChatTemplate: Boolean(hasChatTemplate) };

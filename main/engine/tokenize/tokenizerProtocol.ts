@@ -20,6 +20,7 @@ export type TokenizerRequest =
   | { id: number; op: 'renderPrompt'; documents: EngineDocument[]; turns: EngineTurn[]; question: string; hasChatTemplate: boolean; instructions: string | null }
   | { id: number; op: 'renderPrefix'; documents: EngineDocument[]; hasChatTemplate: boolean }
   | { id: number; op: 'renderPrefixWithTurns'; documents: EngineDocument[]; turns: EngineTurn[]; hasChatTemplate: boolean; instructions: string | null }
+  | { id: number; op: 'renderPieces'; documentCount: number; turns: EngineTurn[]; question: string | null; hasChatTemplate: boolean; instructions: string | null }
   /** Sent by dispose() (with [CLOSING] set) to wake an idle worker so that it exits. */
   | { id: 0; op: 'close' };
 
@@ -38,7 +39,7 @@ export interface SerializedError {
 export type TokenizerReply =
   | { kind: 'ready' }
   | { kind: 'loadFailed'; error: SerializedError }
-  | { kind: 'result'; id: number; value: number | Uint32Array | PackedPieces }
+  | { kind: 'result'; id: number; value: number | Uint32Array | PackedPieces | Uint32Array[] }
   | { kind: 'failed'; id: number; error: SerializedError };
 
 export function serializeError(error: unknown): SerializedError {

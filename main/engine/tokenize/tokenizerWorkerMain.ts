@@ -8,7 +8,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { LlamaModel, Token } from 'node-llama-cpp';
 import { getLlamaRuntime } from '../llamaRuntime.ts';
-import { createPromptRenderer, type PromptRenderer } from '../tiered/promptLayout.ts';
+import { createPieceRenderer, createPromptRenderer, type PieceRenderer, type PromptRenderer } from '../tiered/promptLayout.ts';
 import { tokenPieces } from '../tiered/tokenPieces.ts';
 import { CLOSING, serializeError, type PackedPieces, type TokenizerReply, type TokenizerRequest, type TokenizerWorkerData } from './tokenizerProtocol.ts';
 
@@ -64,6 +64,15 @@ function serve(model: LlamaModel): void {
     }
     return known;
   };
+  const pieceRenderers = new Map<boolean, PieceRenderer>();
+  const pieceRenderer = (hasChatTemplate: boolean): PieceRenderer => {
+    let known = pieceRenderers.get(hasChatTemplate);
+    if (known === undefined) {
+      known = createPieceRenderer(model, hasChatTemplate);
+      pieceRenderers.set(hasChatTemplate, known);
+    }
+    return known;
+  };
 
   port.on('message', (request: TokenizerRequest) => {
     if (Atomics.load(control, CLOSING) !== 0 || request.op === 'close') return void close(model);
@@ -80,6 +89,13 @@ function serve(model: LlamaModel): void {
           return postTokens(request.id, renderer(request.hasChatTemplate).prefix(request.documents));
         case 'renderPrefixWithTurns':
           return postTokens(request.id, renderer(request.hasChatTemplate).prefixWithTurns(request.documents, request.turns, request.instructions));
+        case 'renderPieces': {
+          const pieces = pieceRenderer(request.hasChatTemplate);
+          const { documentCount, turns, question, instructions } = request;
+          const packed = (question === null ? pieces.piecesWithTurns(documentCount, turns, instructions) : pieces.pieces(documentCount, turns, question, instructions)).map((p: readonly Token[]) => Uint32Array.from(p));
+          post({ kind: 'result', id: request.id, value: packed }, packed.map((p: Uint32Array) => p.buffer as ArrayBuffer));
+          return;
+        }
         case 'detokenizePieces': {
           const pieces = tokenPieces(model, Array.from(request.tokens) as Token[]);
           const packed: PackedPieces = { text: pieces.join(''), lengths: Uint32Array.from(pieces, (piece) => piece.length) };

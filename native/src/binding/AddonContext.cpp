@@ -219,6 +219,7 @@ Napi::Value AddonContext::spliceChunk(const Napi::CallbackInfo& info) {
   }
   Napi::Uint8Array array = info[0].As<Napi::Uint8Array>();
   const int32_t shift = info.Length() >= 2 && !info[1].IsUndefined() ? int32Argument(info, 1, "shift") : 0;
+  const int32_t trim = info.Length() >= 3 && !info[2].IsUndefined() ? int32Argument(info, 2, "trim") : 0;
   Napi::Value rejection;
   if (!tryBegin(env, rejection)) return rejection;
   // Copied: the caller may reuse or transfer its buffer while the worker runs.
@@ -232,7 +233,7 @@ Napi::Value AddonContext::spliceChunk(const Napi::CallbackInfo& info) {
   TierContext* context = context_.get();
   auto chunk = std::make_shared<ChunkInfo>();
   return PromiseWorker::start(
-      env, "strata.spliceChunk", Value(), [context, blob, shift, chunk] { return context->spliceChunk(blob->data(), blob->size(), shift, *chunk); },
+      env, "strata.spliceChunk", Value(), [context, blob, shift, trim, chunk] { return context->spliceChunk(blob->data(), blob->size(), shift, trim, *chunk); },
       [chunk](Napi::Env env) -> Napi::Value { return chunkInfoObject(env, *chunk); }, [this] { end(); });
 }
 

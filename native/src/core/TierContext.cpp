@@ -319,7 +319,7 @@ Status TierContext::captureChunk(int32_t p0, int32_t p1, std::vector<uint8_t>& b
   }
 }
 
-Status TierContext::spliceChunk(const uint8_t* data, size_t size, int32_t shift, ChunkInfo& info) noexcept {
+Status TierContext::spliceChunk(const uint8_t* data, size_t size, int32_t shift, int32_t trim, ChunkInfo& info) noexcept {
   try {
     BlobLayout layout;
     std::string error;
@@ -338,8 +338,13 @@ Status TierContext::spliceChunk(const uint8_t* data, size_t size, int32_t shift,
     if (layout.cellCount > info_.contextSize) {
       throw CoreError{"BAD_BLOB", "the blob holds " + std::to_string(layout.cellCount) + " cells, more than the context's " + std::to_string(info_.contextSize)};
     }
+    // Trimming counts cells from the first position, so it needs one cell per position.
+    const bool contiguous = static_cast<int64_t>(layout.posMax) - layout.posMin + 1 == static_cast<int64_t>(layout.cellCount);
+    if (trim != 0 && (trim < 0 || static_cast<uint32_t>(trim) >= layout.cellCount || !contiguous)) {
+      invalid("trim must leave at least one of the blob's " + std::to_string(layout.cellCount) + " contiguous cells, got " + std::to_string(trim));
+    }
     if (shift != 0) {
-      if (static_cast<int64_t>(layout.posMin) + shift < 0) {
+      if (static_cast<int64_t>(layout.posMin) + trim + shift < 0) {
         invalid("a shift by " + std::to_string(shift) + " would move position " + std::to_string(layout.posMin) + " below 0");
       }
       if (static_cast<int64_t>(layout.posMax) + shift > INT32_MAX) invalid("a shift by " + std::to_string(shift) + " overflows the positions");
@@ -353,12 +358,14 @@ Status TierContext::spliceChunk(const uint8_t* data, size_t size, int32_t shift,
                                       " cells, or a model/layout mismatch; see its log)"};
     }
     if (read != size) throw CoreError{"BAD_BLOB", "llama.cpp read " + std::to_string(read) + " of the blob's " + std::to_string(size) + " bytes"};
-    // Alone in the scratch sequence, the cells move without touching sequence 0's cells at those positions.
+    // Alone in the scratch sequence, the cells are trimmed and moved without touching sequence 0's cells
+    // at those positions (a document placed after another: its first cells are recomputed in place).
+    if (trim > 0) api.llama_memory_seq_rm(memory_, kScratchSeq, layout.posMin, layout.posMin + trim);
     if (shift != 0) api.llama_memory_seq_add(memory_, kScratchSeq, -1, -1, shift);
     api.llama_memory_seq_cp(memory_, kScratchSeq, kMainSeq, -1, -1);
     scratch.clear();
-    info.cellCount = layout.cellCount;
-    info.posMin = layout.posMin + shift;
+    info.cellCount = layout.cellCount - trim;
+    info.posMin = layout.posMin + trim + shift;
     info.posMax = layout.posMax + shift;
     info.elapsedMs = millisecondsSince(start);
     return Status::ok();

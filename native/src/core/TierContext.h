@@ -114,9 +114,10 @@ class TierContext {
   /**
    * Adds a blob's cells to sequence 0 at the positions they were captured at plus `shift`: the cells are
    * moved while they sit alone in the scratch sequence (llama.cpp rotates their keys at the next decode),
-   * so cells already in sequence 0 at those positions are never touched. `info` gives the new positions.
+   * so cells already in sequence 0 at those positions are never touched. The blob's first `trim` cells
+   * are left out (they are recomputed in place). `info` gives the new positions.
    */
-  Status spliceChunk(const uint8_t* blob, size_t size, int32_t shift, ChunkInfo& info) noexcept;
+  Status spliceChunk(const uint8_t* blob, size_t size, int32_t shift, int32_t trim, ChunkInfo& info) noexcept;
 
   /** Removes the cells of sequence 0 with positions in [p0, p1). */
   Status removeRange(int32_t p0, int32_t p1) noexcept;

@@ -160,10 +160,19 @@ export function scoreShiftedChunks(input: ScoreChunksInput, shifts: Int32Array, 
   const C = input.abstracts.length / stride;
   if (shifts.length !== C) throw new RangeError(`shifts has ${shifts.length} values for ${C} chunks`);
   const bounds = new Float64Array(LH * C);
+  // A library document's chunks share one shift: its queries are rotated once.
+  const rotated = new Map<number, readonly Float32Array[]>();
+  const queriesAt = (shift: number): readonly Float32Array[] => {
+    const known = rotated.get(shift);
+    if (known) return known;
+    const queries = shift === 0 ? input.queries : input.queries.map((layer) => rotate(layer, -shift));
+    rotated.set(shift, queries);
+    return queries;
+  };
   for (let c = 0; c < C; c++) {
     const one = chunkUpperBounds({
       ...input,
-      queries: input.queries.map((layer) => rotate(layer, -shifts[c])),
+      queries: queriesAt(shifts[c]),
       abstracts: input.abstracts.subarray(c * stride, (c + 1) * stride),
     });
     for (let lh = 0; lh < LH; lh++) bounds[lh * C + c] = one[lh];

@@ -154,6 +154,14 @@ test('a chunk spliced with a shift answers like its tokens evaluated at the new 
     t.diagnostic(`largest logit difference, shifted splice vs evaluated there: ${error.toExponential(2)}`);
     assert.ok(error < 2e-2, `the shifted chunk answers differently by ${error}`);
     await assert.rejects(source.spliceChunk(blob, -1), /below 0/);
+    // Trimmed: the blob's first 8 cells are left out (a document's lead, recomputed in place), the rest moved.
+    await spliced.removeRange(0, 200);
+    await spliced.decode({ tokens: first, positions: range(0, 48), logits: 'none' });
+    const trimmed = await spliced.spliceChunk(blob, 40, 8);
+    assert.deepEqual([trimmed.posMin, trimmed.posMax, trimmed.cellCount], [48, 87, 40]);
+    assert.deepEqual(await spliced.positionRange(), { min: 0, max: 87 });
+    assert.deepEqual((await spliced.captureChunk(0, 48)).blob, before, 'trimming leaves the cells below alone');
+    await assert.rejects(spliced.spliceChunk(blob, 100, 48), /trim must leave at least one/);
   } finally {
     await Promise.all([source.dispose(), spliced.dispose(), direct.dispose()]);
   }

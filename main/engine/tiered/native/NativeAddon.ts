@@ -356,12 +356,13 @@ export class NativeTierContext {
    * their keys at the next decode; cells already at the new positions are not touched). The result
    * gives the positions the cells now hold.
    */
-  async spliceChunk(blob: Uint8Array, shift = 0): Promise<AddonChunkInfo> {
+  async spliceChunk(blob: Uint8Array, shift = 0, trim = 0): Promise<AddonChunkInfo> {
     this.assertAlive();
     if (!(blob instanceof Uint8Array)) throw new TypeError('blob must be a Uint8Array');
     if (blob.byteLength === 0) throw new RangeError('the blob is empty');
     checkInteger(shift, 'shift', -INT32_MAX, INT32_MAX);
-    return this.enqueue(() => this.handle.spliceChunk(blob, shift));
+    checkInteger(trim, 'trim', 0, INT32_MAX);
+    return this.enqueue(() => this.handle.spliceChunk(blob, shift, trim));
   }
 
   /** Removes the cells with positions in [start, end). */

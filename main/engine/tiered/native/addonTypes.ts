@@ -134,7 +134,7 @@ export interface AddonTierContext {
   decode(tokens: Int32Array, positions: Int32Array, logits: LogitsMode, capture?: AddonCaptureOptions | null): Promise<AddonDecodeResult>;
   decodeGreedy(token: number, position: number, maxSteps: number, capture?: AddonCaptureOptions | null): Promise<AddonGreedyResult>;
   captureChunk(start: number, end: number): Promise<AddonCapturedChunk>;
-  spliceChunk(blob: Uint8Array, shift?: number): Promise<AddonChunkInfo>;
+  spliceChunk(blob: Uint8Array, shift?: number, trim?: number): Promise<AddonChunkInfo>;
   removeRange(start: number, end: number): Promise<void>;
   shiftRange(start: number, end: number, delta: number): Promise<void>;
   /** Throw code BUSY while an operation runs. */

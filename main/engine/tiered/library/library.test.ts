@@ -1,0 +1,100 @@
+// The document library against what a user would notice: a document is read once per model and
+// layout, whatever set, order or conversation it is asked in afterwards (also after a restart), and
+// the answers stay right.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import test, { type TestContext } from 'node:test';
+import type { EngineSettings } from '../../engineTypes.ts';
+import { Catalog } from '../../../catalog/Catalog.ts';
+import { tempDir } from '../../../test/tempDir.ts';
+import { DEFAULT_SETTINGS } from '../../settings/engineSettings.ts';
+import { ensureTestModel } from '../../testModels/cli.ts';
+import { makeHaystack, needleQuestion, type Haystack } from '../../testModels/haystack.ts';
+import { NEEDLE_KEYS } from '../../testModels/needleVocabulary.ts';
+import { tieredEngineUnavailableReason, TieredEngine } from '../TieredEngine.ts';
+import { documentRow } from '../testSupport.ts';
+import type { EngineDocument } from '../../Engine.ts';
+
+const unavailable = tieredEngineUnavailableReason();
+const skip = unavailable === null ? false : `tiered engine unavailable: ${unavailable}`;
+
+function openEngine(t: TestContext, dataDir: string, settings: Partial<EngineSettings>) {
+  const catalog = new Catalog(join(dataDir, 'catalog.sqlite'));
+  const engine = new TieredEngine({ dataDir, catalog, settings: () => ({ ...DEFAULT_SETTINGS, ...settings }) });
+  const close = async () => {
+    await engine.dispose();
+    catalog.dispose();
+  };
+  t.after(close);
+  return { catalog, engine, close };
+}
+
+/** Three documents with distinct keys (a needle's answer names its document). */
+export function libraryHaystacks(wordCount: number, needlesEach: number): Haystack[] {
+  return [0, 1, 2].map((d) =>
+    makeHaystack({ wordCount, seed: 40 + d, needles: Array.from({ length: needlesEach }, (_, j) => ({ depth: (j + 0.5) / needlesEach, key: NEEDLE_KEYS[d * 10 + j] })) }),
+  );
+}
+
+type Model = Awaited<ReturnType<TieredEngine['openModel']>>;
+
+async function askAll(model: Model, documents: EngineDocument[], haystacks: Haystack[]) {
+  const conversation = model.createConversation();
+  conversation.setDocuments(documents);
+  let correct = 0;
+  let total = 0;
+  let documentTokens = 0;
+  let composedTokens = 0;
+  for (const haystack of haystacks) {
+    for (const needle of haystack.needles) {
+      conversation.setHistory([]);
+      const result = await conversation.ask(needleQuestion(needle.key), { maxTokens: 2 });
+      total++;
+      if (result.text.trim() === needle.values.join(' ')) correct++;
+      documentTokens += result.metrics.tiered!.documentTokensEvaluated;
+      composedTokens += result.metrics.tiered!.composedTokensEvaluated;
+      assert.equal(result.metrics.tiered!.kvReuse, 'library');
+    }
+  }
+  await conversation.dispose();
+  return { correct, total, documentTokens, composedTokens };
+}
+
+test('library: each document is read once; a new set, order or subset, and a restart, evaluate only the text between documents', { skip, timeout: 600_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const dir = tempDir(t);
+  const settings = { kvReuse: 'library', gpuBudgetTokens: 1024 } as const;
+  const haystacks = libraryHaystacks(1500, 3);
+  const first = openEngine(t, dir, settings);
+  const [a, b, c] = haystacks.map((h) => ({ id: documentRow(first.catalog, h.text).id, text: h.text }));
+  let model = await first.engine.openModel(modelPath);
+
+  const ab = await askAll(model, [a, b], [haystacks[0], haystacks[1]]);
+  t.diagnostic(`[A, B]: ${ab.correct}/${ab.total}, document tokens read ${ab.documentTokens}, composed ${ab.composedTokens}`);
+  assert.ok(ab.documentTokens >= 3000 && ab.documentTokens <= 3010, `A and B are read once: ${ab.documentTokens}`);
+  assert.equal(ab.correct, ab.total);
+
+  for (const [name, docs, stacks] of [
+    ['[B, A]', [b, a], [haystacks[1], haystacks[0]]],
+    ['[A]', [a], [haystacks[0]]],
+  ] as const) {
+    const r = await askAll(model, [...docs], [...stacks]);
+    t.diagnostic(`${name}: ${r.correct}/${r.total}, document tokens read ${r.documentTokens}, composed ${r.composedTokens}`);
+    assert.equal(r.documentTokens, 0, `${name} reads no document`);
+    assert.ok(r.composedTokens > 0 && r.composedTokens < 200, `${name} evaluates only the text between documents and their first tokens: ${r.composedTokens}`);
+    assert.equal(r.correct, r.total, name);
+  }
+  const ac = await askAll(model, [a, c], [haystacks[0], haystacks[2]]);
+  t.diagnostic(`[A, C]: ${ac.correct}/${ac.total}, document tokens read ${ac.documentTokens}`);
+  assert.ok(ac.documentTokens >= 1500 && ac.documentTokens <= 1505, `only C is read: ${ac.documentTokens}`);
+  assert.equal(ac.correct, ac.total);
+
+  // Another process: every document comes from the library on disk.
+  await first.close();
+  const second = openEngine(t, dir, settings);
+  model = await second.engine.openModel(modelPath);
+  const cba = await askAll(model, [c, b, a], [haystacks[2], haystacks[1], haystacks[0]]);
+  t.diagnostic(`after a restart, [C, B, A]: ${cba.correct}/${cba.total}, document tokens read ${cba.documentTokens}, composed ${cba.composedTokens}`);
+  assert.equal(cba.documentTokens, 0);
+  assert.equal(cba.correct, cba.total);
+});
