@@ -10,7 +10,8 @@ import { TieredEngine } from '../engine/tiered/TieredEngine.ts';
 
 const [dataDir, modelPath, documentId, budget, kvCacheType, question] = process.argv.slice(2);
 const catalog = new Catalog(join(dataDir, 'catalog.sqlite'));
-const settings = { ...DEFAULT_SETTINGS, gpuBudgetTokens: Number(budget), kvCacheType: kvCacheType as KvCacheType };
+// The single-document workloads compare one prefix read against llama.cpp reading it whole: the exact mode's layout.
+const settings = { ...DEFAULT_SETTINGS, kvReuse: 'exact' as const, gpuBudgetTokens: Number(budget), kvCacheType: kvCacheType as KvCacheType };
 const engine = new TieredEngine({ dataDir, catalog, settings: () => settings });
 try {
   const opening = performance.now();

@@ -124,7 +124,7 @@ async function measureTiered(llama: Llama, modelPath: string, text: string, warm
   const catalog = new Catalog(join(dataDir, 'catalog.sqlite'));
   const addDocument = (name: string, body: string) =>
     catalog.addDocument({ sha256: name, fileName: `${name}.txt`, kind: 'txt', sizeBytes: body.length, text: body, tokenCount: null, tokenCountModelId: null });
-  const settings: EngineSettings = { ...DEFAULT_SETTINGS, gpuBudgetTokens: config.gpuBudgetTokens };
+  const settings: EngineSettings = { ...DEFAULT_SETTINGS, kvReuse: 'exact', gpuBudgetTokens: config.gpuBudgetTokens };
   const engine = new TieredEngine({ dataDir, catalog, llama: Promise.resolve(llama), settings: () => settings });
   try {
     const model = await engine.openModel(modelPath);

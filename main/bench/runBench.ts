@@ -2,7 +2,8 @@
 // 32K and 128K tokens and the 8B-KV-shaped random model at 2K and 32K (f16), the needle sizes again in
 // q8_0 and q4_0, and chunk scoring in TypeScript against the addon. Each workload runs in its own process
 // (benchWorkloadChild.ts) so its peak memory is its own. Every number in the report is measured in this
-// run; ratios are tiered / baseline from the same run. Writes bench/results/latest.{json,md}.
+// run; ratios are tiered / baseline from the same run. Writes bench/results/latest.{json,md}, and the
+// document library's new-combination timings (libraryRun.ts) to bench/results/library.md.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { tieredEngineUnavailableReason } from '../engine/tiered/TieredEngine.ts'
 import { parseOptions, positiveInteger } from '../cli/parseOptions.ts';
 import { UsageError } from '../cli/UsageError.ts';
 import { workloadSpecs } from './benchWorkloads.ts';
+import { libraryRows, renderLibraryMarkdown } from './libraryRun.ts';
 import { renderMarkdown, type BenchReport, type ScoringRow, type WorkloadResult } from './renderMarkdown.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -30,8 +32,9 @@ export async function runBench(argv: string[]): Promise<number> {
   const decodeTokens = positiveInteger(values['decode-tokens'], '--decode-tokens') ?? 64;
   const all = workloadSpecs(values.quick);
   const only = values.only?.split(',');
-  const unknown = only?.filter((name) => !all.some((s) => s.name === name)) ?? [];
-  if (unknown.length > 0) throw new UsageError(`--only takes workload names (${all.map((s) => s.name).join(', ')}), got ${unknown.join(', ')}`);
+  const sections = ['scoring', 'library'];
+  const unknown = only?.filter((name) => !sections.includes(name) && !all.some((s) => s.name === name)) ?? [];
+  if (unknown.length > 0) throw new UsageError(`--only takes workload names (${[...all.map((s) => s.name), ...sections].join(', ')}), got ${unknown.join(', ')}`);
   const specs = only ? all.filter((s) => only.includes(s.name)) : all;
 
   const results: WorkloadResult[] = [];
@@ -52,6 +55,17 @@ export async function runBench(argv: string[]): Promise<number> {
     results,
     scoring,
   };
+  // The library's own report (bench/results/library.md): written by a full run and by --only library.
+  if (!only || only.includes('library')) {
+    console.error('bench: library…');
+    const library = renderLibraryMarkdown(await libraryRows(values.quick), report.date);
+    if (!values.quick) {
+      mkdirSync(RESULTS_DIR, { recursive: true });
+      writeFileSync(join(RESULTS_DIR, 'library.md'), library);
+    }
+    console.log(library);
+  }
+  if (only && specs.length === 0 && !only.includes('scoring')) return 0;
   const markdown = renderMarkdown(report);
   // A partial run (--only) is printed, not written over the committed full report.
   if (!only) {

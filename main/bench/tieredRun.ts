@@ -67,7 +67,9 @@ const COLD_CHILD = fileURLToPath(new URL('./coldAskChild.ts', import.meta.url));
 
 export async function runTiered<T>(workload: TieredWorkload, withStored: (stored: StoredRead, result: TieredResult) => Promise<T>): Promise<{ result: TieredResult; extra: T }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
-  const settings = { ...DEFAULT_SETTINGS, gpuBudgetTokens: workload.gpuBudgetTokens, kvCacheType: workload.kvCacheType };
+  // One document's prefix against llama.cpp reading the same tokens whole: the exact mode's layout (the
+  // library's own bench is libraryRun.ts).
+  const settings = { ...DEFAULT_SETTINGS, kvReuse: 'exact' as const, gpuBudgetTokens: workload.gpuBudgetTokens, kvCacheType: workload.kvCacheType };
   let catalog: Catalog | null = new Catalog(join(dataDir, 'catalog.sqlite'));
   let engine: TieredEngine | null = new TieredEngine({ dataDir, catalog, settings: () => settings });
   try {

@@ -83,7 +83,7 @@ for (const arch of SPLICED) {
 
     const dir = tempDir(t);
     const catalog = new Catalog(join(dir, 'catalog.sqlite'));
-    const engine = new TieredEngine({ dataDir: dir, catalog, flashAttention: false, settings: () => ({ ...DEFAULT_SETTINGS, gpuBudgetTokens: 4096 }) });
+    const engine = new TieredEngine({ dataDir: dir, catalog, flashAttention: false, settings: () => ({ ...DEFAULT_SETTINGS, kvReuse: 'exact', gpuBudgetTokens: 4096 }) });
     t.after(async () => {
       await engine.dispose();
       catalog.dispose();
@@ -112,6 +112,36 @@ for (const arch of SPLICED) {
     assert.equal(whole(actual.text).slice(0, shorter), whole(expected.text).slice(0, shorter), 'the standard engine answers the same text');
   });
 }
+
+test('every spliced architecture composes library prompts: two documents read once, then reordered and subset without reading them again', { timeout: 600_000 }, async (t) => {
+  const other = 'the owner repairs the roof and the tenant waters the garden every week in summer. '.repeat(10);
+  for (const arch of SPLICED) {
+    const modelPath = await model(t, arch);
+    const dir = tempDir(t);
+    const catalog = new Catalog(join(dir, 'catalog.sqlite'));
+    const engine = new TieredEngine({ dataDir: dir, catalog, flashAttention: false, settings: () => ({ ...DEFAULT_SETTINGS, kvReuse: 'library', gpuBudgetTokens: 4096 }) });
+    try {
+      const a = { id: documentRow(catalog, TEXT).id, text: TEXT };
+      const b = { id: documentRow(catalog, other).id, text: other };
+      const opened = await engine.openModel(modelPath);
+      const read: number[] = [];
+      for (const set of [[a, b], [b, a], [b]]) {
+        const conversation = opened.createConversation();
+        conversation.setDocuments(set);
+        const result = await conversation.ask(QUESTION, { maxTokens: 4 });
+        await conversation.dispose();
+        assert.equal(result.metrics.tiered!.kvReuse, 'library', `${arch} composes`);
+        read.push(result.metrics.tiered!.documentTokensEvaluated);
+      }
+      t.diagnostic(`${arch}: document tokens read per set [A, B], [B, A], [B]: ${read.join(', ')}`);
+      assert.ok(read[0] > 200, `${arch}: the first set reads both documents`);
+      assert.deepEqual(read.slice(1), [0, 0], `${arch}: a new order or subset reads no document`);
+    } finally {
+      await engine.dispose();
+      catalog.dispose();
+    }
+  }
+});
 
 for (const [arch, reason] of Object.entries(ROUTED)) {
   test(`${arch}: refused by the tiered engine with TIERED_UNSUPPORTED, served by the standard engine with the reason`, { timeout: 180_000 }, async (t) => {

@@ -34,7 +34,7 @@ for (const addBosToken of [false, true]) {
     await standardModel.dispose();
 
     const catalog = new Catalog(join(dir, 'catalog.sqlite'));
-    const tiered = new TieredEngine({ dataDir: dir, catalog, settings: () => ({ ...DEFAULT_SETTINGS, gpuBudgetTokens: 4096 }) });
+    const tiered = new TieredEngine({ dataDir: dir, catalog, settings: () => ({ ...DEFAULT_SETTINGS, kvReuse: 'exact', gpuBudgetTokens: 4096 }) });
     t.after(async () => {
       await tiered.dispose();
       catalog.dispose();

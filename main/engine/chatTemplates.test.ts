@@ -10,6 +10,7 @@ import type { EngineTurn } from './Engine.ts';
 import { Catalog } from '../catalog/Catalog.ts';
 import { tempDir } from '../test/tempDir.ts';
 import { DEFAULT_SETTINGS } from './settings/engineSettings.ts';
+import type { KvReuse } from './engineTypes.ts';
 import { StandardEngine } from './standard/StandardEngine.ts';
 import { makeArchModel } from './testModels/architectures/index.ts';
 import { documentRow } from './tiered/testSupport.ts';
@@ -35,9 +36,9 @@ function assertSameText(actual: string, expected: string, message: string): void
   assert.equal(whole(actual).slice(0, n), whole(expected).slice(0, n), message);
 }
 
-function tiered(t: TestContext, dataDir: string) {
+function tiered(t: TestContext, dataDir: string, kvReuse: KvReuse = 'exact') {
   const catalog = new Catalog(join(dataDir, 'catalog.sqlite'));
-  const engine = new TieredEngine({ dataDir, catalog, flashAttention: false, settings: () => ({ ...DEFAULT_SETTINGS, gpuBudgetTokens: 4096 }) });
+  const engine = new TieredEngine({ dataDir, catalog, flashAttention: false, settings: () => ({ ...DEFAULT_SETTINGS, kvReuse, gpuBudgetTokens: 4096 }) });
   let disposed = false;
   const dispose = async () => {
     if (disposed) return;
@@ -105,6 +106,45 @@ for (const { template, arch } of CASES) {
     assert.equal(fifth.metrics.tiered!.documentTokensEvaluated, 0, 'the document is not read again after a restart on another day');
     assert.ok(fifth.metrics.evaluatedPromptTokens < 40, `the stored turns come back: ${fifth.metrics.evaluatedPromptTokens} prompt tokens evaluated`);
     t.diagnostic(`${template}: answers ${JSON.stringify(standardAnswers.slice(0, 2))}…; after restart ${fifth.metrics.evaluatedPromptTokens} prompt tokens evaluated`);
+    await again.dispose();
+  });
+
+  test(`${template} template (${arch}), library mode: the prompt is composed around the document; it is read once across turns, a restart and a new day`, { timeout: 240_000 }, async (t) => {
+    const dir = tempDir(t);
+    const modelPath = join(dir, `${template}.gguf`);
+    await makeArchModel(modelPath, { arch, chatTemplate: template, seed: 8, vocab: 600 });
+    const dataDir = join(dir, 'data');
+    const first = tiered(t, dataDir, 'library');
+    const documentId = documentRow(first.catalog, TEXT).id;
+    const conversationId = first.catalog.createConversation('lease', [documentId]).id;
+    const conversation = (await first.engine.openModel(modelPath)).createConversation({ id: conversationId });
+    conversation.setDocuments([{ id: documentId, text: TEXT }]);
+    const turns: EngineTurn[] = [];
+    for (const [i, question] of QUESTIONS.slice(0, 4).entries()) {
+      conversation.setHistory(turns);
+      const result = await conversation.ask(question, { maxTokens: MAX_TOKENS });
+      assert.equal(result.metrics.tiered!.kvReuse, 'library', `${template}'s template composes`);
+      const read = result.metrics.tiered!.documentTokensEvaluated;
+      if (i === 0) assert.ok(read > 100, `the first question reads the document (${read} tokens)`);
+      else assert.equal(read, 0, `turn ${i + 1} reads no document token again`);
+      assert.ok(i === 0 || result.metrics.evaluatedPromptTokens < 40, `turn ${i + 1} evaluates ${result.metrics.evaluatedPromptTokens} prompt tokens`);
+      turns.push({ role: 'user', text: question }, { role: 'assistant', text: result.text });
+    }
+    await conversation.dispose();
+    await first.dispose();
+
+    t.mock.timers.enable({ apis: ['Date'], now: new Date('2027-01-15T09:00:00Z').getTime() });
+    const second = tiered(t, dataDir, 'library');
+    const again = (await second.engine.openModel(modelPath)).createConversation({ id: conversationId });
+    again.setDocuments([{ id: documentId, text: TEXT }]);
+    again.setHistory(turns);
+    const fifth = await again.ask(QUESTIONS[4], { maxTokens: MAX_TOKENS });
+    t.mock.timers.reset();
+    const { documentTokensEvaluated, composedTokensEvaluated } = fifth.metrics.tiered!;
+    assert.equal(documentTokensEvaluated, 0, 'the document is not read again after a restart on another day');
+    // A new process evaluates the template's text around the document again (the glue is kept in memory only).
+    assert.ok(fifth.metrics.evaluatedPromptTokens - composedTokensEvaluated < 40, `the stored turns come back: ${fifth.metrics.evaluatedPromptTokens} prompt tokens evaluated, ${composedTokensEvaluated} of them to compose`);
+    t.diagnostic(`${template}, library: ${composedTokensEvaluated} tokens composed after the restart, ${fifth.metrics.evaluatedPromptTokens - composedTokensEvaluated} for the question`);
     await again.dispose();
   });
 }

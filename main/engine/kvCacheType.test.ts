@@ -20,7 +20,7 @@ const TYPES: KvCacheType[] = ['f16', 'q8_0', 'q4_0'];
 
 function tieredEngine(t: import('node:test').TestContext, dir: string, settings: Partial<typeof DEFAULT_SETTINGS>) {
   const catalog = new Catalog(join(dir, 'catalog.sqlite'));
-  const engine = new TieredEngine({ dataDir: dir, catalog, settings: () => ({ ...DEFAULT_SETTINGS, ...settings }) });
+  const engine = new TieredEngine({ dataDir: dir, catalog, settings: () => ({ ...DEFAULT_SETTINGS, kvReuse: 'exact', ...settings }) });
   t.after(async () => {
     await engine.dispose();
     catalog.dispose();

@@ -39,7 +39,7 @@ for (const template of ['qwen2.5', null] as const) {
     };
 
     const catalog = new Catalog(join(dir, 'catalog.sqlite'));
-    const engine = new TieredEngine({ dataDir: dir, catalog, flashAttention: false, settings: () => ({ ...DEFAULT_SETTINGS, gpuBudgetTokens: 4096 }) });
+    const engine = new TieredEngine({ dataDir: dir, catalog, flashAttention: false, settings: () => ({ ...DEFAULT_SETTINGS, kvReuse: 'exact', gpuBudgetTokens: 4096 }) });
     t.after(async () => {
       await engine.dispose();
       catalog.dispose();

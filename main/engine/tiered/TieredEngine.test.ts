@@ -18,7 +18,7 @@ import { makeHaystack, needleQuestion, type Haystack } from '../testModels/hayst
 import { makeRandomModel } from '../testModels/makeRandomModel.ts';
 import { tieredEngineUnavailableReason, TieredEngine, type TieredEngineOptions } from './TieredEngine.ts';
 import type { TierSample } from './TieredModel.ts';
-import { corruptFirstBlob, documentRow, runKilledIngest } from './testSupport.ts';
+import { corruptLastBlob, documentRow, runKilledIngest } from './testSupport.ts';
 
 const unavailable = tieredEngineUnavailableReason();
 const skip = unavailable === null ? false : `tiered engine unavailable: ${unavailable}`;
@@ -70,7 +70,7 @@ test('exactness: with the whole document inside the GPU budget, the tiered engin
   for (let i = 0; sentences.join(' ').length < 2800; i++) sentences.push(`${words[(i * 7) % words.length]} ${words[(i * 3 + 1) % words.length]} ${words[(i * 5 + 2) % words.length]} ${words[(i * 11 + 4) % words.length]}.`);
   const text = sentences.join(' ');
   const question = 'when does the lease end?';
-  const { engine, catalog } = openEngine(t, dir, { gpuBudgetTokens: 4096, chunkMinTokens: 32, chunkMaxTokens: 128 }, { flashAttention: false });
+  const { engine, catalog } = openEngine(t, dir, { kvReuse: 'exact', gpuBudgetTokens: 4096, chunkMinTokens: 32, chunkMaxTokens: 128 }, { flashAttention: false });
   const document = { id: documentRow(catalog, text).id, text };
 
   // Reference: the standard engine (greedy tokens) and node-llama-cpp's own logits for the prompt.
@@ -161,7 +161,7 @@ test('faults: a flipped byte in a blob on disk is detected and the document is r
   await askNeedles(await first.engine.openModel(modelPath), document.id, haystack);
   await first.engine.dispose();
 
-  await corruptFirstBlob(dir);
+  await corruptLastBlob(dir);
   const second = openEngine(t, dir, settings);
   const result = await askNeedles(await second.engine.openModel(modelPath), document.id, haystack);
   t.diagnostic(`after corruption: ${result.correct}/${result.total} needles, ${result.documentTokensEvaluated} document tokens evaluated again`);

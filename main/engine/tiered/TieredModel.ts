@@ -460,21 +460,49 @@ export class TieredModel implements EngineModel {
   /** The chunk indices the last question on each ingest chose; read from the catalog once per process. */
   private readonly lastSelections = new Map<string, number[]>();
 
-  lastSelection(prefix: DocumentPrefix): number[] {
-    let indices = this.lastSelections.get(prefix.ingestId);
+  private storedSelection(ingestId: string): number[] {
+    let indices = this.lastSelections.get(ingestId);
     if (indices === undefined) {
-      indices = this.parts.kv.lastSelection(prefix.ingestId);
-      this.lastSelections.set(prefix.ingestId, indices);
+      indices = this.parts.kv.lastSelection(ingestId);
+      this.lastSelections.set(ingestId, indices);
     }
     return indices;
   }
 
+  /**
+   * The prefix's chunks the last question chose. A composed prefix keeps it per library document (the
+   * parts of that document the last question on it chose, in whatever set), so a new process and a
+   * new combination have it too.
+   */
+  lastSelection(prefix: DocumentPrefix): number[] {
+    if (!prefix.composed) return this.storedSelection(prefix.ingestId);
+    const chosen = new Map<string, Set<number>>();
+    const picks: number[] = [];
+    prefix.composed.forEach((c, i) => {
+      if (c.kind !== 'document') return;
+      let set = chosen.get(c.ingestId);
+      if (!set) chosen.set(c.ingestId, (set = new Set(this.storedSelection(c.ingestId))));
+      if (set.has(c.chunk.index)) picks.push(i);
+    });
+    return picks;
+  }
+
   rememberSelection(prefix: DocumentPrefix, chunkIndices: readonly number[]): void {
+    if (!prefix.composed) return this.storeSelection(prefix.ingestId, chunkIndices);
+    const byIngest = new Map<string, number[]>();
+    for (const i of chunkIndices) {
+      const c = prefix.composed[i];
+      if (c?.kind === 'document') byIngest.set(c.ingestId, [...(byIngest.get(c.ingestId) ?? []), c.chunk.index]);
+    }
+    for (const [ingestId, indices] of byIngest) this.storeSelection(ingestId, indices);
+  }
+
+  private storeSelection(ingestId: string, chunkIndices: readonly number[]): void {
     const sorted = [...chunkIndices].sort((a, b) => a - b);
-    const before = this.lastSelections.get(prefix.ingestId);
+    const before = this.lastSelections.get(ingestId);
     if (before && before.length === sorted.length && before.every((v, i) => v === sorted[i])) return;
-    this.lastSelections.set(prefix.ingestId, sorted);
-    this.parts.kv.setLastSelection(prefix.ingestId, sorted);
+    this.lastSelections.set(ingestId, sorted);
+    this.parts.kv.setLastSelection(ingestId, sorted);
   }
 
   /** Counters since the model was opened, for the memory dashboard. */

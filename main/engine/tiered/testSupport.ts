@@ -13,10 +13,13 @@ export function documentRow(catalog: Catalog, text: string): DocumentInfo {
   return catalog.addDocument({ sha256: `test-${text.length}-${Math.random()}`, fileName: 'haystack.txt', kind: 'txt', sizeBytes: text.length, text, tokenCount: null, tokenCountModelId: null });
 }
 
-/** Flips one byte in the middle of the sink chunk's blob (chunk 0, which every question loads). */
-export async function corruptFirstBlob(dataDir: string): Promise<void> {
+/**
+ * Flips one byte in the middle of the last chunk's blob: the most recent chunk, which every question
+ * loads in both modes (a library document's first chunk may be recomputed instead of loaded).
+ */
+export async function corruptLastBlob(dataDir: string): Promise<void> {
   const db = new Database(join(dataDir, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
-  const row = db.prepare('SELECT ingest_id, segment, offset, length FROM kv_chunks WHERE chunk_index = 0').get() as { ingest_id: string; segment: number; offset: number; length: number };
+  const row = db.prepare('SELECT ingest_id, segment, offset, length FROM kv_chunks ORDER BY chunk_index DESC LIMIT 1').get() as { ingest_id: string; segment: number; offset: number; length: number };
   db.close();
   const segment = join(dataDir, 'kv', row.ingest_id, readdirSync(join(dataDir, 'kv', row.ingest_id)).sort()[row.segment]);
   const bytes = readFileSync(segment);
