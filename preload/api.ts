@@ -2,11 +2,11 @@
 // bridge, the browser host (WebSocket) and the renderer all derive their wiring from this file, so a
 // method added here and forgotten elsewhere fails to compile.
 
-import type { AskMetrics, ChunkResidency, EngineKind, EngineSettings, ErrorPayload, KvCacheType, MemorySnapshot, TieredAskMetrics, TierName } from '../main/engine/engineTypes.ts';
+import type { AskMetrics, ChunkResidency, EngineKind, EngineSettings, ErrorPayload, KvCacheType, KvReuse, MemorySnapshot, TieredAskMetrics, TierName } from '../main/engine/engineTypes.ts';
 import type { ErrorCode } from '../main/engine/errorCodes.ts';
 
 // Defined beside the engine (it speaks in them), part of the contract all the same.
-export type { AskMetrics, ChunkResidency, EngineKind, EngineSettings, ErrorPayload, KvCacheType, MemorySnapshot, TieredAskMetrics, TierName, ErrorCode };
+export type { AskMetrics, ChunkResidency, EngineKind, EngineSettings, ErrorPayload, KvCacheType, KvReuse, MemorySnapshot, TieredAskMetrics, TierName, ErrorCode };
 
 export type HostKind = 'electron' | 'browser';
 
@@ -54,6 +54,33 @@ export interface DocumentInfo {
   tokenCountModelId: string | null;
   sha256: string;
   importedAt: number;
+}
+
+/** One document's stored KV for the open model as it is configured now (the tiered engine). */
+export interface DocumentKvInfo {
+  documentId: string;
+  /** 'complete': read; 'running' or 'failed' without `preparing`: a read that stopped part-way (it resumes there). */
+  state: 'running' | 'complete' | 'failed';
+  tokenCount: number;
+  tokensDone: number;
+  /** Bytes of its KV on disk. */
+  bytes: number;
+  /** The fastest tier holding any of its chunks now. */
+  tier: TierName;
+  /** A Prepare (documents.prepare) is reading it now, from this window or another. */
+  preparing: boolean;
+}
+
+/** documents.kvState: what the Documents tab shows of each document's KV for the open model. */
+export interface DocumentKvReport {
+  /** The engine serving the open model; null when no model is open. */
+  engine: EngineKind | null;
+  /** Why documents' KV is not tracked and Prepare is unavailable (no model open, the standard engine); null when it is. */
+  unavailableReason: string | null;
+  /** How documents' KV is reused (the kvReuse setting). */
+  kvReuse: KvReuse;
+  /** Documents never read for this model (and not being prepared) have no entry. */
+  documents: DocumentKvInfo[];
 }
 
 export interface ConversationInfo {
@@ -204,7 +231,18 @@ export interface DocumentsService {
   /** Native multi-file dialog; the browser host resolves []. */
   pickFiles(): Promise<string[]>;
   getText(req: { id: string }): Promise<{ text: string }>;
+  /** Stops the answers reading it and any Prepare of it, then removes it with the KV read from it. */
   remove(req: { id: string }): Promise<void>;
+  /** Each document's KV for the open model (documents.onChanged 'kv' says when to ask again). */
+  kvState(): Promise<DocumentKvReport>;
+  /**
+   * Reads a document's KV for the open model ahead of any question (the tiered engine; on the model's
+   * queue, after the answers before it). Resolves with the tokens evaluated: 0 when it was read before.
+   * Progress comes as documents.onKvProgress; a second call for the same document joins the first.
+   */
+  prepare(req: { id: string }): Promise<{ tokensEvaluated: number }>;
+  /** Stops a Prepare of this document (by document id: any window may stop it); it fails with CANCELLED and resumes where it stopped next time. */
+  cancelPrepare(req: { id: string }): Promise<void>;
 }
 
 export interface ChatService {
@@ -255,8 +293,14 @@ export interface StrataEvents {
   'models.onDownload': DownloadInfo;
   /** Something the user should know that no request asked for (a cancelled answer, a dropped cache). */
   'app.onNotice': { message: string; tone: 'info' | 'error' };
-  /** Document rows changed without an import (token counts made for the open model, a removal). */
-  'documents.onChanged': { reason: 'tokenCounts' | 'removed' };
+  /**
+   * Document rows changed without an import (token counts made for the open model, a removal), or
+   * 'kv': documents' stored KV changed (a Prepare ended, an answer read documents or moved their chunks,
+   * the disk budget dropped some): documents.kvState has news.
+   */
+  'documents.onChanged': { reason: 'tokenCounts' | 'removed' | 'kv' };
+  /** A Prepare's progress (at most 4 times a second, and its last step). */
+  'documents.onKvProgress': { documentId: string; tokensDone: number; tokenCount: number };
   'engine.onMemory': MemorySnapshot;
   'engine.onResidency': ResidencySnapshot;
   /** Reading the conversation's documents into the KV tiers before an answer (first question, or a resume). */
@@ -295,6 +339,9 @@ export const apiMethods: { [S in keyof StrataApi]: MethodList<StrataApi[S]> } = 
     pickFiles: true,
     getText: true,
     remove: true,
+    kvState: true,
+    prepare: true,
+    cancelPrepare: true,
   },
   chat: {
     listConversations: true,
@@ -323,6 +370,7 @@ export const eventNames: Record<EventName, true> = {
   'chat.onIngestProgress': true,
   'app.onNotice': true,
   'documents.onChanged': true,
+  'documents.onKvProgress': true,
 };
 
 /** `service.method`, e.g. `chat.ask`. */

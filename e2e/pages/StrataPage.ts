@@ -55,6 +55,16 @@ export class StrataPage {
   documentInUse(fileName: string): Locator {
     return this.page.getByRole('checkbox', { name: `Use ${fileName} in this conversation` });
   }
+  /** A document's KV for the open model: "not read", "reading 42%", "read · 12 MB · on disk", "stopped at 40% (resumes)". */
+  documentKv(fileName: string): Locator {
+    return this.page.getByRole('status', { name: `KV of ${fileName}`, exact: true });
+  }
+  prepareButton(fileName: string): Locator {
+    return this.page.getByRole('button', { name: `Prepare ${fileName}`, exact: true });
+  }
+  stopPreparingButton(fileName: string): Locator {
+    return this.page.getByRole('button', { name: `Stop preparing ${fileName}`, exact: true });
+  }
   importError(fileName: string): Locator {
     return this.page.getByRole('alert').filter({ hasText: `Could not import ${fileName}:` });
   }

@@ -392,13 +392,15 @@ export class KvCatalog {
       );
   }
 
-  /** Conversations whose stored turns follow one of these ingests (they go when the ingest goes). */
+  /**
+   * Conversations whose stored turns follow one of these ingests (they go when the ingest goes): a set
+   * ingest's id, or a composed prefix naming it (`lib:<ingest ids>|<composition>`, TieredModel).
+   */
   conversationsWithTurnsAfter(ingestIds: readonly string[]): string[] {
-    if (ingestIds.length === 0) return [];
-    const rows = this.db
-      .prepare(`SELECT DISTINCT conversation_id FROM kv_turns WHERE prefix_key IN (${ingestIds.map(() => '?').join(', ')})`)
-      .all(...ingestIds) as { conversation_id: string }[];
-    return rows.map((row) => row.conversation_id);
+    const found = new Set<string>();
+    const select = this.db.prepare(`SELECT DISTINCT conversation_id FROM kv_turns WHERE prefix_key = ? OR (prefix_key LIKE 'lib:%' AND instr(prefix_key, ?) > 0)`);
+    for (const id of ingestIds) for (const row of select.all(id, id) as { conversation_id: string }[]) found.add(row.conversation_id);
+    return [...found];
   }
 
   /** Forgets the turn chunks from `index` on (all of them for 0). */

@@ -27,6 +27,8 @@ export async function runAsk(argv: string[]): Promise<number> {
     'scoring-layers': { type: 'string' },
     'reselect-every': { type: 'string' },
     'kv-cache-type': { type: 'string' },
+    'kv-reuse': { type: 'string' },
+    'recompute-percent': { type: 'string' },
     'max-tokens': { type: 'string' },
     temperature: { type: 'string' },
     'system-prompt': { type: 'string' },
@@ -54,6 +56,12 @@ export async function runAsk(argv: string[]): Promise<number> {
     override.scoringLayers = values['scoring-layers'].split(',').map((part) => nonNegativeInteger(part.trim(), '--scoring-layers')!);
   }
   if (values['kv-cache-type'] !== undefined) override.kvCacheType = values['kv-cache-type'] as EngineSettings['kvCacheType'];
+  if (values['kv-reuse'] !== undefined) override.kvReuse = values['kv-reuse'] as EngineSettings['kvReuse'];
+  if (values['recompute-percent'] !== undefined) {
+    const share = Number(values['recompute-percent']);
+    if (values['recompute-percent'].trim() === '' || !Number.isFinite(share)) throw new UsageError(`--recompute-percent must be a number, got "${values['recompute-percent']}"`);
+    override.recomputePercent = share;
+  }
   if (values['system-prompt'] !== undefined) override.systemPrompt = values['system-prompt'];
   if (values.temperature !== undefined) {
     const temperature = Number(values.temperature);
@@ -67,7 +75,7 @@ export async function runAsk(argv: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const tieredOnly = ['gpu-budget', 'chunk-min-tokens', 'chunk-max-tokens', 'cpu-tier-bytes', 'disk-budget-bytes', 'scoring-layers', 'reselect-every'].filter((name) => values[name as keyof typeof values] !== undefined);
+  const tieredOnly = ['gpu-budget', 'chunk-min-tokens', 'chunk-max-tokens', 'cpu-tier-bytes', 'disk-budget-bytes', 'scoring-layers', 'reselect-every', 'kv-reuse', 'recompute-percent'].filter((name) => values[name as keyof typeof values] !== undefined);
   if (tieredOnly.length > 0 && values.engine === 'standard') console.error(`${tieredOnly.map((n) => `--${n}`).join(', ')} apply to the tiered engine only; the standard engine keeps the full KV cache.`);
 
   // A wrong --doc is said at once, not after the model has loaded.

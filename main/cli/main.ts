@@ -15,14 +15,17 @@ Commands:
   ask --model F --doc F [--doc F…] --question TEXT [--engine tiered|standard]
       [--gpu-budget TOKENS] [--chunk-min-tokens N] [--chunk-max-tokens N]
       [--cpu-tier-bytes N] [--disk-budget-bytes N] [--scoring-layers L,L]
-      [--reselect-every N] [--kv-cache-type f16|q8_0|q4_0] [--max-tokens N] [--temperature T] [--system-prompt TEXT] [--quiet]
+      [--reselect-every N] [--kv-cache-type f16|q8_0|q4_0] [--kv-reuse library|exact]
+      [--recompute-percent P] [--max-tokens N] [--temperature T] [--system-prompt TEXT] [--quiet]
       [--data-dir D] [--json]
                                            tiered (the default) keeps the KV cache in GPU, RAM
                                            and disk tiers; the options are the Settings tab's,
                                            for this run only; --json: one object, failures too
   chat --model F [--doc F…] [--conversation ID]
                                            a conversation in the terminal (/docs, /add, /stop, /quit)
-  docs add FILE…|list|text ID|rm ID       the document library (--help for more)
+  docs add FILE…|list|text ID|rm ID|prepare ID
+                                           the document library; prepare reads a document's KV
+                                           ahead of any question (docs --help for more)
   models list|rm ID|pull hf:O/R/F.gguf     models opened before, GGUF files on this machine, downloads
   settings get [KEY]|set KEY VALUE         the Settings tab's values, validated the same way
   serve [--port N] [--data-dir D]          the browser host on 127.0.0.1

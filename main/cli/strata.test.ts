@@ -188,6 +188,40 @@ test('strata docs add|list|text|rm and settings get|set: the library and the set
   assert.match(JSON.parse(askFolder.stdout).error.message, /is a folder/);
 });
 
+test('strata docs prepare reads a document ahead of any question and finds it read the second time; docs list --model shows it; a bad ID fails clearly', { timeout: 240_000 }, async (t) => {
+  const model = await ensureTestModel('needle');
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  const file = join(dir, 'hay.txt');
+  writeFileSync(file, makeHaystack({ wordCount: 2000, seed: 21, needles: [{ depth: 0.5 }] }).text);
+  const [doc] = JSON.parse((await strata(['docs', 'add', file, '--data-dir', data, '--json'])).stdout).documents;
+  const library = ['--kv-reuse', 'library', '--data-dir', data];
+
+  const first = await strata(['docs', 'prepare', doc.id, '--model', model, ...library, '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  const read = JSON.parse(first.stdout) as { id: string; tokensEvaluated: number; kv: { state: string; bytes: number; tier: string } };
+  assert.equal(read.id, doc.id);
+  assert.ok(read.tokensEvaluated > 2000, `the document was read (${read.tokensEvaluated} tokens)`);
+  assert.equal(read.kv.state, 'complete');
+  assert.ok(read.kv.bytes > 0);
+  // Without --model: the model opened last, as the app reopens it.
+  const second = await strata(['docs', 'prepare', doc.id, ...library]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /hay\.txt: read before with .*, nothing to do \(read · [\d.]+ MiB (on disk|in RAM|on GPU)\)/);
+  const listed = await strata(['docs', 'list', '--model', model, ...library]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, new RegExp(`${doc.id}\\s+txt .* read · [\\d.]+ MiB on disk\\s+hay\\.txt`));
+
+  const bad = await strata(['docs', 'prepare', 'nope', '--model', model, '--data-dir', data, '--json']);
+  assert.equal(bad.code, 1);
+  assert.equal(JSON.parse(bad.stdout).error.code, 'NOT_FOUND');
+  assert.match(bad.stderr, /No document with id nope \(strata docs list shows them\)/);
+  const usage = await strata(['docs', 'prepare', '--data-dir', data]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /strata docs prepare needs one document ID/);
+  assert.equal((await strata(['docs', 'prepare', doc.id, '--kv-reuse', 'sometimes', '--data-dir', data])).code, 2);
+});
+
 test('strata ask says how the reading goes on stderr (a line every few seconds when not a terminal), and nothing with --quiet', { timeout: 300_000 }, async (t) => {
   const model = await ensureTestModel('needle');
   const dir = tempDir(t);

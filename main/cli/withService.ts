@@ -4,13 +4,18 @@
 import { appVersion } from '../host/appVersion.ts';
 import { resolveDataDir } from '../host/dataDir.ts';
 import { claimDataDir } from '../host/dataDirLock.ts';
+import type { EngineSettings } from '../../preload/api.ts';
 import { errorPayload } from '../engine/errors.ts';
-import { StrataService } from '../services/StrataService.ts';
+import { StrataService, type EventSink } from '../services/StrataService.ts';
 
 export interface ServiceRun {
   dataDir?: string;
   json: boolean;
   command: string;
+  /** Settings for this run only, over the stored ones (like strata ask's flags). */
+  settingsOverride?: Partial<EngineSettings>;
+  /** The service's events (notices are printed on stderr in any case). */
+  onEvent?: EventSink;
 }
 
 /** Runs `work` on a started service; returns the exit code (0 done, 1 failed). */
@@ -23,8 +28,10 @@ export async function withService(run: ServiceRun, work: (service: StrataService
       dataDir,
       host: 'browser',
       version: appVersion(),
+      settingsOverride: run.settingsOverride,
       emit: (event, payload) => {
         if (event === 'app.onNotice') console.error(`strata: ${(payload as { message: string }).message}`);
+        run.onEvent?.(event, payload);
       },
     });
     const result = await work(service);

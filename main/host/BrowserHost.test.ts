@@ -80,6 +80,21 @@ test('the same API works over the socket, with error codes and bytes intact', as
   assert.equal((await api.documents.list()).length, 1, 'the failed import lost nothing and added nothing');
 });
 
+test("documents' KV state and Prepare travel over the socket, their refusals with their codes", async (t) => {
+  const { url, host } = await startHost(t);
+  const ws = await connect(url, { token: host.token });
+  t.after(() => ws.close());
+  const { api } = clientApi(ws);
+  const doc = await api.documents.import({ requestId: 'r1', fileName: 'notes.txt', bytes: new TextEncoder().encode('Some notes.\n') });
+  const state = await api.documents.kvState();
+  assert.equal(state.engine, null);
+  assert.match(state.unavailableReason ?? '', /No model is open/);
+  assert.deepEqual(state.documents, []);
+  await assert.rejects(api.documents.prepare({ id: doc.id }), (e: Error & { code?: string }) => e.code === 'NO_MODEL');
+  await assert.rejects(api.documents.prepare({ id: 'nope' }), (e: Error & { code?: string }) => e.code === 'NOT_FOUND' && /nope/.test(e.message));
+  await api.documents.cancelPrepare({ id: doc.id });
+});
+
 test('an unknown channel gets an error reply, not a crash', async (t) => {
   const { url, host } = await startHost(t);
   const ws = await connect(url, { token: host.token });

@@ -112,6 +112,8 @@ export class ChatRunner {
     this.askQueue = new Promise<void>((resolve) => (done = resolve));
     let streamed = '';
     let stopMemoryPush: (() => void) | null = null;
+    /** The answer reached a model that keeps documents' KV, with documents: their stored state may have changed. */
+    let touchedKv = false;
     try {
       await Promise.race([previous, abortedPromise(controller.signal)]);
       await this.options.ready;
@@ -125,6 +127,7 @@ export class ChatRunner {
       engineConversation.setHistory(completedTurns(history));
       const settings = this.options.settings();
       engineConversation.setInstructions(settings.systemPrompt);
+      touchedKv = open.model.documentKv !== undefined && conversation.documentIds.length > 0;
       const result = await engineConversation.ask(question, {
         maxTokens: req.maxTokens ?? settings.answerMaxTokens ?? undefined,
         temperature: settings.temperature,
@@ -132,7 +135,7 @@ export class ChatRunner {
         onIngestProgress: (tokensDone, tokenCount) => this.options.emit('chat.onIngestProgress', { requestId, conversationId, tokensDone, tokenCount }),
         onResidencyChange: () => this.options.telemetry.emitResidency(conversationId),
         onNotice: (message) => this.options.emit('app.onNotice', { message, tone: 'info' }),
-        onKvEvicted: ({ documentIds, bytes }) => this.options.emit('app.onNotice', { message: this.evictionNotice(documentIds, bytes), tone: 'info' }),
+        onKvEvicted: ({ documentIds, bytes }) => this.options.emit('app.onNotice', { message: evictionNotice(this.options.catalog, documentIds, bytes), tone: 'info' }),
         onTextChunk: (text) => {
           streamed += text;
           this.options.emit('chat.onToken', { requestId, conversationId, text, elapsedMs: performance.now() - askedAt });
@@ -155,15 +158,11 @@ export class ChatRunner {
       this.answering.delete(conversationId);
       stopMemoryPush?.();
       this.options.telemetry.emitResidency(conversationId);
+      // Read, resumed, moved between tiers or dropped by the disk budget: the Documents tab asks again.
+      if (touchedKv) this.options.emit('documents.onChanged', { reason: 'kv' });
       // The next answer starts only after this one and everything queued before it.
       void previous.then(done, done);
     }
-  }
-
-  private evictionNotice(documentIds: string[], bytes: number): string {
-    const names = documentIds.map((id) => this.options.catalog.getDocument(id)?.fileName).filter((n): n is string => !!n);
-    const what = names.length > 0 ? names.join(', ') : `${documentIds.length} document(s)`;
-    return `To stay within the disk budget, the stored KV cache of ${what} (${(bytes / 2 ** 20).toFixed(1)} MiB, least recently used) was dropped; it is read again when a question needs it.`;
   }
 
   private finishAsk(requestId: string, answer: Parameters<Catalog['addMessage']>[0]): MessageInfo {
@@ -181,6 +180,13 @@ export class ChatRunner {
     return conversation;
   }
 
+}
+
+/** What the user is told when the disk budget drops documents' KV to make room (answers and Prepares). */
+export function evictionNotice(catalog: Catalog, documentIds: string[], bytes: number): string {
+  const names = documentIds.map((id) => catalog.getDocument(id)?.fileName).filter((n): n is string => !!n);
+  const what = names.length > 0 ? names.join(', ') : `${documentIds.length} document(s)`;
+  return `To stay within the disk budget, the stored KV cache of ${what} (${(bytes / 2 ** 20).toFixed(1)} MiB, least recently used) was dropped; it is read again when a question needs it.`;
 }
 
 /** Completed question/answer pairs, in order; failed answers are left out of the prompt. */

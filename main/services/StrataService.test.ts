@@ -9,25 +9,13 @@ import { ModelError } from '../engine/errors.ts';
 import { ensureTestModel } from '../engine/testModels/cli.ts';
 import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
 import { tempDir } from '../test/tempDir.ts';
+import { recordingService, type RecordedEvent } from '../test/recordingService.ts';
 import { StrataService } from './StrataService.ts';
 
-type Recorded = { [E in keyof StrataEvents]: { event: E; payload: StrataEvents[E] } }[keyof StrataEvents];
+type Recorded = RecordedEvent;
 
 function startService(t: TestContext, dataDir: string, onEvent?: (e: Recorded) => void, engine?: EngineKind) {
-  const events: Recorded[] = [];
-  const service: StrataService = new StrataService({
-    dataDir,
-    host: 'browser',
-    version: 'test',
-    settingsOverride: engine ? { engine } : undefined,
-    emit: (event, payload) => {
-      const recorded = { event, payload } as Recorded;
-      events.push(recorded);
-      onEvent?.(recorded);
-    },
-  });
-  t.after(() => service.dispose());
-  return { service, events };
+  return recordingService(t, { dataDir, settingsOverride: engine ? { engine } : undefined, onEvent });
 }
 
 const haystack = makeHaystack({

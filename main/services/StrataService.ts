@@ -1,6 +1,7 @@
 // The implementation of the contract in preload/api.ts, run in the engine process (or in a CLI
 // command's own process). It validates requests and composes the pieces: ModelHost (the one open
-// model, fallback), DocumentImporter (imports, token counts), ChatRunner (the answers and their queue),
+// model, fallback), DocumentImporter (imports, token counts), DocumentPreparer (documents' KV read ahead
+// of questions, and its state), ChatRunner (the answers and their queue),
 // SettingsStore (transactional settings), Telemetry (memory and residency pushes), ModelLibrary (the
 // Models panel). Owns the catalog and the engines.
 import { readFile, stat } from 'node:fs/promises';
@@ -14,8 +15,9 @@ import { DisposedError, RequestError } from '../engine/errors.ts';
 import { getLlamaRuntime } from '../engine/llamaRuntime.ts';
 import { StandardEngine } from '../engine/standard/StandardEngine.ts';
 import { TieredEngine, tieredEngineUnavailableReason, type TieredEngineOptions } from '../engine/tiered/TieredEngine.ts';
-import { ChatRunner } from './ChatRunner.ts';
+import { ChatRunner, evictionNotice } from './ChatRunner.ts';
 import { DocumentImporter } from './DocumentImporter.ts';
+import { DocumentPreparer } from './DocumentPreparer.ts';
 import { ModelHost, type OpenModel } from './ModelHost.ts';
 import { defaultModelSearchDirs, findLocalModels, type ModelSearchDir } from './models/findLocalModels.ts';
 import { hfEndpoint } from './models/hubClient.ts';
@@ -64,6 +66,7 @@ export class StrataService implements StrataApi {
   private readonly settingsStore: SettingsStore;
   private readonly telemetry: Telemetry;
   private readonly importer: DocumentImporter;
+  private readonly preparer: DocumentPreparer;
   /** The start-up sweep of the KV tiers; answers wait for it. */
   private readonly ready: Promise<void>;
   private disposed = false;
@@ -106,6 +109,8 @@ export class StrataService implements StrataApi {
       settings: () => this.currentSettings(),
       onOpened: (info) => this.importer.countMissingTokens(info.id),
       onClosing: async () => {
+        // A Prepare reading on this model stops first (it resumes where it stopped next time).
+        await this.preparer.stopAll();
         await this.chats.releaseConversations();
       },
       isDisposed: () => this.disposed,
@@ -130,6 +135,15 @@ export class StrataService implements StrataApi {
       settings: () => this.currentSettings(),
       requireModel: () => this.host.require(),
       ready: this.ready,
+    });
+    this.preparer = new DocumentPreparer({
+      catalog: this.catalog,
+      emit: this.emit,
+      settings: () => this.currentSettings(),
+      openModel: () => this.openModel,
+      requireModel: () => this.host.require(),
+      ready: this.ready,
+      evictionNotice: (documentIds, bytes) => evictionNotice(this.catalog, documentIds, bytes),
     });
   }
 
@@ -193,13 +207,27 @@ export class StrataService implements StrataApi {
     getText: async (req) => ({ text: this.catalog.getDocumentText(requireString(req?.id, 'id')) }),
     remove: async (req) => {
       const id = requireString(req?.id, 'id');
-      // An answer reading this document stops first (cleanly, at its next chunk), then its KV goes.
+      // An answer or a Prepare reading this document stops first (cleanly, at its next block), then its KV goes.
       const readers = new Set(this.catalog.listConversations().filter((c) => c.documentIds.includes(id)).map((c) => c.id));
       this.chats.stop(readers);
-      await this.tieredEngine?.forgetDocument?.(id);
-      this.catalog.removeDocument(id);
+      const removal = await this.preparer.beginRemoval(id);
+      try {
+        await this.tieredEngine?.forgetDocument?.(id);
+        this.catalog.removeDocument(id);
+      } finally {
+        removal.end();
+      }
       this.emit('documents.onChanged', { reason: 'removed' });
       void this.catalog.reclaimSpace().catch(() => undefined);
+    },
+    kvState: async () => this.preparer.kvState(),
+    prepare: async (req) => {
+      const id = requireString(req?.id, 'id');
+      this.assertAlive();
+      return { tokensEvaluated: await this.preparer.prepare(id) };
+    },
+    cancelPrepare: async (req) => {
+      this.preparer.cancel(requireString(req?.id, 'id'));
     },
   };
 
@@ -219,6 +247,10 @@ export class StrataService implements StrataApi {
       const stopped = this.cancelAllAsks();
       if (stopped > 0) {
         this.emit('app.onNotice', { message: `Stopped ${stopped === 1 ? 'the answer' : `${stopped} answers`} in progress to apply the new engine settings.`, tone: 'info' });
+      }
+      const prepares = await this.preparer.stopAll();
+      if (prepares > 0) {
+        this.emit('app.onNotice', { message: `Stopped preparing ${prepares === 1 ? 'a document' : `${prepares} documents`} to apply the new engine settings; Prepare again to go on.`, tone: 'info' });
       }
       await this.chats.idle();
       // Transactional: the new values are stored only if the model opens with them; otherwise the
@@ -340,6 +372,7 @@ export class StrataService implements StrataApi {
     // The start-up sweep may still be creating the KV folder: let it finish before anything closes.
     await this.ready;
     this.chats.stop();
+    await this.preparer.stopAll();
     await this.closeModel();
     await this.importer.dispose();
     await this.standardEngine.dispose();

@@ -374,7 +374,8 @@ export class TieredModel implements EngineModel {
       return { index, tokenStart: c.posStart, tokenEnd: c.posEnd, posStart: c.posStart, posEnd: c.posEnd, charStart: c.place.charStart, charEnd: c.place.charEnd, ref, abstract };
     });
     const prefix: DocumentPrefix = {
-      ingestId: compositionKey,
+      // Names the library ingests it is made of: turns stored after it go when any of them goes (forgetStoredIngest).
+      ingestId: composedPrefixKey(library.map((doc) => doc.ingestId), compositionKey),
       tokens: composition.tokens,
       chunks,
       places: composition.chunks.map((c) => c.place),
@@ -771,6 +772,11 @@ function documentSetKey(documents: readonly EngineDocument[]): string {
   const hash = createHash('sha256').update(JSON.stringify(documents.map((doc) => [doc.id, doc.text.length, doc.sha256 ?? null])));
   if (documents.some((doc) => doc.sha256 === undefined)) for (const doc of documents) hash.update(doc.text).update('\0');
   return hash.digest('hex');
+}
+
+/** A composed prefix's key (its turns' prefix_key): `lib:` + its library ingests + the composition. */
+export function composedPrefixKey(ingestIds: readonly string[], compositionKey: string): string {
+  return `lib:${ingestIds.filter((id) => id !== '').join(',')}|${createHash('sha256').update(compositionKey).digest('hex').slice(0, 16)}`;
 }
 
 /** A composed prefix followed by the template's text after the last document (which starts with the prefix's trailing tokens). */

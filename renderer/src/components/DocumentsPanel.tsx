@@ -12,6 +12,7 @@ export function DocumentsPanel() {
   const tokensInUse = documents.reduce((sum, d) => (inUse.includes(d.id) ? sum + (d.tokenCount ?? 0) : sum), 0);
   const model = useStrata((s) => s.model);
   const importDocuments = useStrata((s) => s.importDocuments);
+  const kvUnavailable = useStrata((s) => s.documentKv?.unavailableReason ?? null);
   // Said before the first question reads them: past the trained context answers may suffer.
   const longerThanModel = model !== null && model.trainContextTokens > 0 && tokensInUse > model.trainContextTokens;
 
@@ -47,6 +48,11 @@ export function DocumentsPanel() {
               trained on. {model.engine === 'tiered'
                 ? 'The tiered engine answers from the parts that matter, moved within the trained context; the first question reads them all and says how long that takes.'
                 : 'The standard engine cannot go past that: use the tiered engine, or fewer documents.'}
+            </p>
+          )}
+          {kvUnavailable !== null && (
+            <p className="panel-hint" data-testid="kv-unavailable">
+              {kvUnavailable}
             </p>
           )}
           <ul className="document-list" aria-label="Document list">

@@ -6,7 +6,7 @@ import { tierLabels } from './TierUsage.tsx';
 import './ResidencyMap.css';
 
 export function chunkLabel(chunk: ChunkResidency): string {
-  return `Chunk ${chunk.index}: ${tierLabels[chunk.tier]}${chunk.read ? ', read' : ''}`;
+  return `Chunk ${chunk.index}: ${tierLabels[chunk.tier]}${chunk.read ? ', read' : ''}${chunk.documentId === null ? ', prompt text' : ''}`;
 }
 
 interface Props {
@@ -15,20 +15,25 @@ interface Props {
 }
 
 /**
- * One cell per chunk of the conversation's documents, coloured by tier, outlined when the model read
- * it for the current answer. A click opens the document view at the chunk's passage. One tab stop:
- * arrow keys move between cells.
+ * One cell per chunk of the conversation's documents, grouped under each document's name, coloured by
+ * tier, outlined when the model read it for the current answer. A click opens the document view at the
+ * chunk's passage. The prompt's own text (the template around and between the documents) is a last
+ * group of cells with no document to open. One tab stop: arrow keys move between cells.
  */
 export function ResidencyMap({ chunks, documents }: Props) {
   const openDocumentView = useStrata((s) => s.openDocumentView);
   const [focusIndex, setFocusIndex] = useState(0);
   const grid = useRef<HTMLDivElement>(null);
-  const cells = chunks.filter((c) => c.documentId !== null);
   const groups = new Map<string, ChunkResidency[]>();
-  for (const chunk of cells) {
-    const list = groups.get(chunk.documentId!) ?? [];
+  const promptText: ChunkResidency[] = [];
+  for (const chunk of chunks) {
+    if (chunk.documentId === null) {
+      promptText.push(chunk);
+      continue;
+    }
+    const list = groups.get(chunk.documentId) ?? [];
     list.push(chunk);
-    groups.set(chunk.documentId!, list);
+    groups.set(chunk.documentId, list);
   }
   const ordered = [...groups.values()].flat();
   const position = new Map(ordered.map((c, i) => [c.index, i]));
@@ -43,7 +48,7 @@ export function ResidencyMap({ chunks, documents }: Props) {
     grid.current?.querySelector<HTMLButtonElement>(`[data-chunk-index="${ordered[next]!.index}"]`)?.focus();
   }
 
-  if (cells.length === 0) return <p className="panel-hint">No document chunks in the tiers yet.</p>;
+  if (ordered.length === 0) return <p className="panel-hint">No document chunks in the tiers yet.</p>;
 
   return (
     <div className="residency" ref={grid} onKeyDown={onKeyDown}>
@@ -78,6 +83,27 @@ export function ResidencyMap({ chunks, documents }: Props) {
           </div>
         );
       })}
+      {promptText.length > 0 && (
+        <div className="residency-doc residency-prompt">
+          <div className="residency-doc-head">
+            <span className="residency-doc-name">Prompt text</span>
+            <span className="residency-doc-meta">
+              {promptText.length} chunks · {formatCount(promptText.reduce((sum, c) => sum + c.tokenCount, 0))} tokens
+            </span>
+          </div>
+          <div className="residency-grid" role="list" aria-label="Residency of the prompt text">
+            {promptText.map((chunk) => (
+              <span
+                key={chunk.index}
+                role="listitem"
+                className={`residency-cell residency-cell-static tier-${chunk.tier}${chunk.read ? ' residency-read' : ''}`}
+                aria-label={chunkLabel(chunk)}
+                title={`${chunkLabel(chunk)} · ${formatCount(chunk.tokenCount)} tokens of the prompt's own text (the template around and between the documents)`}
+              />
+            ))}
+          </div>
+        </div>
+      )}
       <ul className="legend" aria-label="Legend">
         {(['gpu', 'cpu', 'disk'] as const).map((tier) => (
           <li key={tier}>

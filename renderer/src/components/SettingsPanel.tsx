@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
-import { ANSWER_SETTINGS, type EngineKind, type EngineSettings, type ErrorPayload, type KvCacheType } from '../../../preload/api.ts';
+import { ANSWER_SETTINGS, type EngineKind, type EngineSettings, type ErrorPayload, type KvCacheType, type KvReuse } from '../../../preload/api.ts';
 import { useStrata } from '../store/useStrata.ts';
 import './SettingsPanel.css';
 
@@ -18,6 +18,8 @@ interface Draft {
   scoringLayers: string;
   reselectEveryTokens: string;
   kvCacheType: KvCacheType;
+  kvReuse: KvReuse;
+  recomputePercent: string;
   answerMaxTokens: string;
   temperature: string;
   systemPrompt: string;
@@ -35,6 +37,8 @@ function toDraft(s: EngineSettings): Draft {
     scoringLayers: s.scoringLayers === null ? '' : s.scoringLayers.join(', '),
     reselectEveryTokens: String(s.reselectEveryTokens),
     kvCacheType: s.kvCacheType,
+    kvReuse: s.kvReuse,
+    recomputePercent: String(s.recomputePercent),
     answerMaxTokens: s.answerMaxTokens === null ? '' : String(s.answerMaxTokens),
     temperature: String(s.temperature),
     systemPrompt: s.systemPrompt ?? '',
@@ -66,6 +70,8 @@ function toPatch(draft: Draft, initial: Draft): Partial<EngineSettings> {
     patch.scoringLayers = text === '' ? null : text.split(/[\s,]+/).filter(Boolean).map((part) => number('Scoring layers', part));
   }
   if (draft.kvCacheType !== initial.kvCacheType) patch.kvCacheType = draft.kvCacheType;
+  if (draft.kvReuse !== initial.kvReuse) patch.kvReuse = draft.kvReuse;
+  if (draft.recomputePercent !== initial.recomputePercent) patch.recomputePercent = number('Recomputed share', draft.recomputePercent);
   if (draft.reselectEveryTokens !== initial.reselectEveryTokens) patch.reselectEveryTokens = number('Reselect every', draft.reselectEveryTokens);
   if (draft.answerMaxTokens !== initial.answerMaxTokens) patch.answerMaxTokens = draft.answerMaxTokens.trim() === '' ? null : number('Longest answer', draft.answerMaxTokens);
   if (draft.temperature !== initial.temperature) patch.temperature = number('Temperature', draft.temperature);
@@ -167,6 +173,17 @@ export function SettingsPanel() {
               <option value="q4_0">q4_0 (a quarter)</option>
             </select>
           )}
+        </Field>
+        <Field label="Document reuse" hint="Library: each document is read once and reused in any set or order. Exact: each set of documents is read whole, token for token the standard engine's prompt.">
+          {(id, hintId) => (
+            <select id={id} className="input" aria-describedby={hintId} value={draft.kvReuse} onChange={(e) => edit({ kvReuse: e.target.value as KvReuse })}>
+              <option value="library">Library (read once, any combination)</option>
+              <option value="exact">Exact (each set read whole)</option>
+            </select>
+          )}
+        </Field>
+        <Field label="Recomputed share (%)" hint="Library: each document's first tokens evaluated again in each new set, at most a chunk per document.">
+          {(id, hintId) => <input id={id} className="input" inputMode="decimal" aria-describedby={hintId} disabled={draft.kvReuse !== 'library'} {...text('recomputePercent')} />}
         </Field>
         <Field label="GPU budget (tokens)" hint="KV cells the GPU tier may hold.">
           {(id, hintId) => (

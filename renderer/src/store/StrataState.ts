@@ -2,6 +2,7 @@
 // slices hold what the UI last heard and push calls through the api.
 import type { AppSlice } from './createAppSlice.ts';
 import type { ChatSlice } from './createChatSlice.ts';
+import type { DocumentKvSlice } from './createDocumentKvSlice.ts';
 import type { DocumentsSlice } from './createDocumentsSlice.ts';
 import type { ImportsSlice } from './createImportsSlice.ts';
 import type { IngestSlice } from './createIngestSlice.ts';
@@ -14,6 +15,7 @@ import type { StateCreator } from 'zustand';
 
 export type StrataState = AppSlice &
   DocumentsSlice &
+  DocumentKvSlice &
   ChatSlice &
   ImportsSlice &
   MemorySlice &

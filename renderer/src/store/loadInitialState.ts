@@ -21,6 +21,7 @@ export async function loadInitialState(): Promise<void> {
     const previous = useStrata.getState().activeConversationId;
     const active = sorted.find((c) => c.id === previous) ?? sorted[0] ?? null;
     useStrata.setState({ appInfo, host: appInfo.host, model, recentModels, documents, conversations: sorted });
+    void store.refreshDocumentKv();
     await store.selectConversation(active?.id ?? null);
   } catch (err) {
     const { message } = toErrorPayload(err);

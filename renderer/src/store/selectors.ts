@@ -38,3 +38,15 @@ export const selectActiveTimeline = (s: StrataState): TokenTimeline | null =>
 /** The documents of the active conversation being read into the tiers, if any. */
 export const selectActiveIngest = (s: StrataState): IngestProgress | null =>
   Object.values(s.ingests).find((ingest) => ingest.conversationId === s.activeConversationId) ?? null;
+
+/**
+ * The question reading this document into the tiers now, if any. Only where the read is the document's
+ * own KV: the library mode (each document read alone), or a conversation of this document alone.
+ */
+export const selectAskReading = (s: StrataState, documentId: string): IngestProgress | null => {
+  for (const ingest of Object.values(s.ingests)) {
+    const ids = s.conversations.find((c) => c.id === ingest.conversationId)?.documentIds ?? [];
+    if (ids.includes(documentId) && (s.documentKv?.kvReuse === 'library' || ids.length === 1)) return ingest;
+  }
+  return null;
+};

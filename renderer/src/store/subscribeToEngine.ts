@@ -60,9 +60,17 @@ export function subscribeToEngine(): () => void {
       // Another window finished an import: its document belongs in this list too.
       if (event.phase === 'done' && !known?.local) void state().refreshDocuments();
     }),
-    bridge.on('models.onStatus', (event) => state().applyModelStatus(event)),
+    bridge.on('models.onStatus', (event) => {
+      state().applyModelStatus(event);
+      // Documents' KV belongs to the open model (and its layout): another model, or none, shows another state.
+      if (event.state !== 'loading') void state().refreshDocumentKv();
+    }),
     bridge.on('app.onNotice', (event) => state().notify(event.message, event.tone)),
-    bridge.on('documents.onChanged', () => void state().refreshDocuments()),
+    bridge.on('documents.onChanged', ({ reason }) => {
+      if (reason !== 'kv') void state().refreshDocuments();
+      if (reason !== 'tokenCounts') void state().refreshDocumentKv();
+    }),
+    bridge.on('documents.onKvProgress', (event) => state().applyKvProgress(event)),
     bridge.on('models.onDownload', (info) => state().applyDownload(info)),
   ];
   if (socket) {

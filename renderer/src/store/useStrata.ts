@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import { createAppSlice } from './createAppSlice.ts';
 import { createChatSlice } from './createChatSlice.ts';
+import { createDocumentKvSlice } from './createDocumentKvSlice.ts';
 import { createDocumentsSlice } from './createDocumentsSlice.ts';
 import { createImportsSlice } from './createImportsSlice.ts';
 import { createIngestSlice } from './createIngestSlice.ts';
@@ -14,6 +15,7 @@ import type { StrataState } from './StrataState.ts';
 export const useStrata = create<StrataState>()((...a) => ({
   ...createAppSlice(...a),
   ...createDocumentsSlice(...a),
+  ...createDocumentKvSlice(...a),
   ...createChatSlice(...a),
   ...createImportsSlice(...a),
   ...createMemorySlice(...a),
