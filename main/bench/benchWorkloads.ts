@@ -41,7 +41,7 @@ export function workloadSpecs(quick: boolean): WorkloadSpec[] {
 
 const CONTRACT_WORDS = ['contract', 'party', 'shall', 'notice', 'term', 'payment', 'clause', 'section', 'agreement', 'liability', 'the', 'of', 'and', 'to', 'in'];
 /** Characters per token of the contract text with the random model's vocabulary (measured: 8,384 tokens from 14,000 characters). */
-const RANDOM_CHARS_PER_TOKEN = 1.67;
+export const RANDOM_CHARS_PER_TOKEN = 1.67;
 
 export async function buildWorkload(spec: WorkloadSpec, decodeTokens: number): Promise<TieredWorkload & { description: string }> {
   const base = { name: spec.name, gpuBudgetTokens: GPU_BUDGET_TOKENS, kvCacheType: spec.kvCacheType, decodeTokens, decodeRepeats: spec.decodeRepeats ?? 1, coldAsk: spec.coldAsk, markTokens: spec.markTokens };

@@ -13,7 +13,8 @@ import { ensureTestModel } from '../engine/testModels/cli.ts';
 import { makeHaystack, needleQuestion } from '../engine/testModels/haystack.ts';
 import { NEEDLE_KEYS } from '../engine/testModels/needleVocabulary.ts';
 import { TieredEngine } from '../engine/tiered/TieredEngine.ts';
-import { GPU_BUDGET_TOKENS } from './benchWorkloads.ts';
+import { ensureBenchModel } from './benchModels.ts';
+import { GPU_BUDGET_TOKENS, RANDOM_CHARS_PER_TOKEN } from './benchWorkloads.ts';
 
 export interface LibraryRow {
   workload: string;
@@ -27,7 +28,8 @@ export interface LibraryAsk {
   ttftMs: number;
   documentTokensEvaluated: number;
   composedTokensEvaluated: number;
-  correct: boolean;
+  /** Whether the answer was the needle's values; null where no answer is known (random weights). */
+  correct: boolean | null;
 }
 
 const COMBINATIONS = [
@@ -37,17 +39,33 @@ const COMBINATIONS = [
 ] as const;
 
 export async function libraryRows(quick: boolean): Promise<LibraryRow[]> {
-  const tokens = quick ? 2000 : 8000;
-  const haystacks = [0, 1, 2].map((d) => makeHaystack({ wordCount: tokens, seed: 120 + d, needles: [{ depth: 0.5, key: NEEDLE_KEYS[d] }] }));
-  const documents = haystacks.map((h, i) => ({ id: 'ABC'[i], text: h.text, question: needleQuestion(h.needles[0].key), expected: h.needles[0].values.join(' ') }));
-  const modelPath = await ensureTestModel('needle');
-  const byMode = new Map<KvReuse, LibraryAsk[]>();
-  for (const kvReuse of ['exact', 'library'] as const) byMode.set(kvReuse, await run(modelPath, kvReuse, documents));
-  const workload = `needle, 3 × ${tokens.toLocaleString('en-US')} tokens`;
-  return COMBINATIONS.map((set, i) => ({ workload, combination: `[${set.join(', ')}]`, exact: byMode.get('exact')![i], library: byMode.get('library')![i] }));
+  const needleTokens = quick ? 2000 : 8000;
+  const haystacks = [0, 1, 2].map((d) => makeHaystack({ wordCount: needleTokens, seed: 120 + d, needles: [{ depth: 0.5, key: NEEDLE_KEYS[d] }] }));
+  const needles = haystacks.map((h, i) => ({ id: 'ABC'[i], text: h.text, question: needleQuestion(h.needles[0].key), expected: h.needles[0].values.join(' ') }));
+  // The 8B-shaped model: 128 KiB of KV per token, 32 layers of glue to evaluate (no known answers).
+  const randomTokens = quick ? 600 : 2000;
+  const random = ['contract', 'notice', 'payment'].map((word, i) => ({ id: 'ABC'[i], text: contractText(word, randomTokens), question: `what does the ${word} say?`, expected: null }));
+  const rows: LibraryRow[] = [];
+  for (const [workload, modelPath, documents] of [
+    [`needle, 3 × ${needleTokens.toLocaleString('en-US')} tokens`, await ensureTestModel('needle'), needles],
+    [`8B-shaped random, 3 × ${randomTokens.toLocaleString('en-US')} tokens`, (await ensureBenchModel()).path, random],
+  ] as const) {
+    const byMode = new Map<KvReuse, LibraryAsk[]>();
+    for (const kvReuse of ['exact', 'library'] as const) byMode.set(kvReuse, await run(modelPath, kvReuse, documents));
+    rows.push(...COMBINATIONS.map((set, i) => ({ workload, combination: `[${set.join(', ')}]`, exact: byMode.get('exact')![i], library: byMode.get('library')![i] })));
+  }
+  return rows;
 }
 
-type BenchDocument = EngineDocument & { question: string; expected: string };
+/** Contract-like text of about `tokens` tokens of the random model's vocabulary, one per document. */
+function contractText(lead: string, tokens: number): string {
+  const words = [lead, 'party', 'shall', 'term', 'clause', 'section', 'agreement', 'liability', 'the', 'of', 'and', 'to', 'in'];
+  let text = '';
+  for (let i = 0; text.length < tokens * RANDOM_CHARS_PER_TOKEN; i++) text += `${words[(i * 7) % words.length]} ${words[(i * 3 + 5) % words.length]}${i % 3 === 2 ? '. ' : ' '}`;
+  return text.trim();
+}
+
+type BenchDocument = EngineDocument & { question: string; expected: string | null };
 
 async function run(modelPath: string, kvReuse: KvReuse, documents: BenchDocument[]): Promise<LibraryAsk[]> {
   const dir = mkdtempSync(join(tmpdir(), 'strata-bench-library-'));
@@ -64,7 +82,7 @@ async function run(modelPath: string, kvReuse: KvReuse, documents: BenchDocument
       const result = await conversation.ask(target.question, { maxTokens: 2 });
       await conversation.dispose();
       const tiered = result.metrics.tiered!;
-      return { ttftMs: result.metrics.timeToFirstTokenMs, documentTokensEvaluated: tiered.documentTokensEvaluated, composedTokensEvaluated: tiered.composedTokensEvaluated, correct: result.text.trim() === target.expected };
+      return { ttftMs: result.metrics.timeToFirstTokenMs, documentTokensEvaluated: tiered.documentTokensEvaluated, composedTokensEvaluated: tiered.composedTokensEvaluated, correct: target.expected === null ? null : result.text.trim() === target.expected };
     };
     await ask(rows);
     const asks: LibraryAsk[] = [];
@@ -76,6 +94,10 @@ async function run(modelPath: string, kvReuse: KvReuse, documents: BenchDocument
     catalog.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function answer(correct: boolean | null): string {
+  return correct === null ? 'n/a' : correct ? 'yes' : 'no';
 }
 
 export function renderLibraryMarkdown(rows: readonly LibraryRow[], date: string): string {
@@ -92,7 +114,7 @@ export function renderLibraryMarkdown(rows: readonly LibraryRow[], date: string)
   for (const row of rows) {
     const ratio = row.exact.ttftMs / Math.max(row.library.ttftMs, 1e-3);
     lines.push(
-      `| ${row.workload} | ${row.combination} | ${row.exact.ttftMs.toFixed(0)} ms | ${row.library.ttftMs.toFixed(0)} ms | ${ratio.toFixed(1)}× | ${row.exact.documentTokensEvaluated.toLocaleString('en-US')} / ${row.library.documentTokensEvaluated.toLocaleString('en-US')} | ${row.library.composedTokensEvaluated} | ${row.exact.correct ? 'yes' : 'no'} / ${row.library.correct ? 'yes' : 'no'} |`,
+      `| ${row.workload} | ${row.combination} | ${row.exact.ttftMs.toFixed(0)} ms | ${row.library.ttftMs.toFixed(0)} ms | ${ratio.toFixed(1)}× | ${row.exact.documentTokensEvaluated.toLocaleString('en-US')} / ${row.library.documentTokensEvaluated.toLocaleString('en-US')} | ${row.library.composedTokensEvaluated} | ${answer(row.exact.correct)} / ${answer(row.library.correct)} |`,
     );
   }
   return `${lines.join('\n')}\n`;

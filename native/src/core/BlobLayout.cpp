@@ -97,6 +97,7 @@ bool parseBody(Reader reader, uint32_t cellCount, size_t cellMetaBytes, BlobLayo
   out.typeK = typeK;
   out.typeV = typeV;
   out.kvBytes = kvBytes;
+  out.cellMetaBytes = static_cast<uint32_t>(cellMetaBytes);
   return true;
 }
 
@@ -123,6 +124,67 @@ bool describeBlob(const uint8_t* data, size_t size, BlobLayout& out, std::string
     return false;
   } catch (...) {
     error = "unreadable blob";
+    return false;
+  }
+}
+
+bool dropCellsBelow(const uint8_t* data, size_t size, int32_t below, std::vector<uint8_t>& out, std::string& error) noexcept {
+  try {
+    BlobLayout layout;
+    if (!describeBlob(data, size, layout, error)) return false;
+    // describeBlob checked every size below: the copies stay inside the blob.
+    constexpr size_t kHeader = 16;  // magic, seq_id, n_stream, cell_count
+    const uint32_t n = layout.cellCount;
+    const size_t meta = layout.cellMetaBytes;
+    std::vector<uint32_t> kept;
+    for (uint32_t i = 0; i < n; ++i) {
+      int32_t pos;
+      std::memcpy(&pos, data + kHeader + i * meta, sizeof pos);
+      if (pos >= below) kept.push_back(i);
+    }
+    if (kept.empty()) { error = "no cell is left at or above position " + std::to_string(below); return false; }
+    const uint32_t keptCount = static_cast<uint32_t>(kept.size());
+    out.clear();
+    out.reserve(size);
+    auto append = [&out](const uint8_t* from, size_t bytes) { out.insert(out.end(), from, from + bytes); };
+    append(data, 12);
+    append(reinterpret_cast<const uint8_t*>(&keptCount), sizeof keptCount);
+    for (uint32_t i : kept) append(data + kHeader + i * meta, meta);
+    size_t at = kHeader + static_cast<size_t>(n) * meta;
+    append(data + at, 8);  // v_trans, n_layer
+    at += 8;
+    for (uint32_t layer = 0; layer < layout.layerCount; ++layer) {
+      uint64_t rowBytes;
+      std::memcpy(&rowBytes, data + at + 4, sizeof rowBytes);
+      append(data + at, 12);
+      at += 12;
+      for (uint32_t i : kept) append(data + at + i * rowBytes, rowBytes);
+      at += rowBytes * n;
+    }
+    while (at < size) {
+      if (!layout.vTransposed) {
+        uint64_t rowBytes;
+        std::memcpy(&rowBytes, data + at + 4, sizeof rowBytes);
+        append(data + at, 12);
+        at += 12;
+        for (uint32_t i : kept) append(data + at + i * rowBytes, rowBytes);
+        at += rowBytes * n;
+      } else {
+        uint32_t elemBytes, embd;
+        std::memcpy(&elemBytes, data + at + 4, sizeof elemBytes);
+        std::memcpy(&embd, data + at + 8, sizeof embd);
+        append(data + at, 12);
+        at += 12;
+        for (uint32_t j = 0; j < embd; ++j) {
+          const uint8_t* row = data + at + static_cast<size_t>(j) * n * elemBytes;
+          for (uint32_t i : kept) append(row + static_cast<size_t>(i) * elemBytes, elemBytes);
+        }
+        at += static_cast<size_t>(embd) * n * elemBytes;
+      }
+    }
+    return true;
+  } catch (...) {
+    error = "out of memory trimming the blob";
     return false;
   }
 }

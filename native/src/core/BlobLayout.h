@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace strata {
 
@@ -29,9 +30,19 @@ struct BlobLayout {
   int32_t typeK = -1;
   int32_t typeV = -1;
   uint64_t kvBytes = 0;
+  /** Bytes of each cell's entry in the cell list (12, or 24 with the M-RoPE/PLE extension). */
+  uint32_t cellMetaBytes = 12;
 };
 
 /** Parses the blob; on failure returns false and sets `error` to a message for people. */
 bool describeBlob(const uint8_t* data, size_t size, BlobLayout& out, std::string& error) noexcept;
+
+/**
+ * Writes to `out` the blob without its cells at positions below `below` (a placed library chunk whose
+ * first tokens are recomputed): the cell list, every layer's K rows and V rows (or, transposed, V
+ * columns) of the kept cells, in their order. No llama.cpp involved, so the cells left out never need
+ * room in the context. Returns false with `error` set when the blob is unreadable or nothing is left.
+ */
+bool dropCellsBelow(const uint8_t* data, size_t size, int32_t below, std::vector<uint8_t>& out, std::string& error) noexcept;
 
 }  // namespace strata

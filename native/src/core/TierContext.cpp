@@ -351,6 +351,12 @@ Status TierContext::spliceChunk(const uint8_t* data, size_t size, int32_t shift,
       if (!canShift()) throw CoreError{"UNSUPPORTED_MODEL", "this model's KV cache cannot shift positions"};
     }
     const auto start = std::chrono::steady_clock::now();
+    // A trimmed chunk is cut in its bytes first: the cells left out never take room in the context.
+    if (trim > 0) {
+      if (!dropCellsBelow(data, size, layout.posMin + trim, trimmed_, error)) throw CoreError{"BAD_BLOB", "cannot trim the blob: " + error};
+      data = trimmed_.data();
+      size = trimmed_.size();
+    }
     ScratchGuard scratch(api, memory_);
     const size_t read = api.llama_state_seq_set_data_ext(context_, data, size, kScratchSeq, 0);
     if (read == 0) {
@@ -358,9 +364,7 @@ Status TierContext::spliceChunk(const uint8_t* data, size_t size, int32_t shift,
                                       " cells, or a model/layout mismatch; see its log)"};
     }
     if (read != size) throw CoreError{"BAD_BLOB", "llama.cpp read " + std::to_string(read) + " of the blob's " + std::to_string(size) + " bytes"};
-    // Alone in the scratch sequence, the cells are trimmed and moved without touching sequence 0's cells
-    // at those positions (a document placed after another: its first cells are recomputed in place).
-    if (trim > 0) api.llama_memory_seq_rm(memory_, kScratchSeq, layout.posMin, layout.posMin + trim);
+    // Alone in the scratch sequence, the cells move without touching sequence 0's cells at those positions.
     if (shift != 0) api.llama_memory_seq_add(memory_, kScratchSeq, -1, -1, shift);
     api.llama_memory_seq_cp(memory_, kScratchSeq, kMainSeq, -1, -1);
     scratch.clear();

@@ -161,6 +161,8 @@ class TierContext {
   struct llama_batch batch_ {};
   bool batchAllocated_ = false;
   ContextInfo info_;
+  /** A trimmed blob's bytes (spliceChunk with trim), reused between splices. */
+  std::vector<uint8_t> trimmed_;
 };
 
 }  // namespace strata

@@ -166,3 +166,25 @@ test('a chunk spliced with a shift answers like its tokens evaluated at the new 
     await Promise.all([source.dispose(), spliced.dispose(), direct.dispose()]);
   }
 });
+
+test('a trimmed splice cuts the blob before llama.cpp restores it: the same cells as splicing whole and removing the first, also in a full context', async (t) => {
+  if ('skip' in setup) return t.skip(setup.skip);
+  for (const flashAttention of [true, false]) {
+    const open = (contextSize: number) => model!.createContext({ contextSize, batchSize: 256, flashAttention, threads: TEST_THREADS, typeK: 'f32', typeV: 'f32' });
+    const [source, whole, trimmed, full] = await Promise.all([open(CONTEXT_SIZE), open(CONTEXT_SIZE), open(CONTEXT_SIZE), open(256)]);
+    try {
+      await source.decode({ tokens: randomTokens(48, VOCAB, 31), positions: range(0, 48), logits: 'none' });
+      const { blob } = await source.captureChunk(0, 48);
+      await whole.spliceChunk(blob, 40);
+      await whole.removeRange(40, 48);
+      await trimmed.spliceChunk(blob, 40, 8);
+      assert.deepEqual((await trimmed.captureChunk(48, 88)).blob, (await whole.captureChunk(48, 88)).blob, `flash attention ${flashAttention}: the same cells`);
+      // 216 cells of 256 taken: the 40 kept cells fit, the blob's 48 would not.
+      await full.decode({ tokens: randomTokens(216, VOCAB, 32), positions: range(0, 216), logits: 'none' });
+      const info = await full.spliceChunk(blob, 208, 8);
+      assert.deepEqual([info.posMin, info.posMax, info.cellCount], [216, 255, 40]);
+    } finally {
+      await Promise.all([source.dispose(), whole.dispose(), trimmed.dispose(), full.dispose()]);
+    }
+  }
+});
