@@ -15,8 +15,7 @@ import type { AskOptions, AskResult, EngineTurn } from '../Engine.ts';
 import { commonPrefixLength } from '../commonPrefixLength.ts';
 import { RequestError, StrataError } from '../errors.ts';
 import { abstractLength, computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
-import { scoreShiftedChunks } from './abstracts/scoreChunks.ts';
-import { scoreChunksFast } from './abstracts/scoreChunksNative.ts';
+import { scoreChunksFast, scoreShiftedChunksFast } from './abstracts/scoreChunksNative.ts';
 import { rotateByPositions } from './positions/ropeRotation.ts';
 import { selectChunks } from './abstracts/selectChunks.ts';
 import type { AddonDecodeResult, AddonGreedyResult } from './native/NativeAddon.ts';
@@ -383,9 +382,10 @@ export class TieredConversation extends ConversationBase {
       abstracts: this.packedAbstracts(prefix, abstractLength(first.kvHeadCount, first.headDim) * layers.length, candidates.length),
     };
     const rope = this.model.ropeSpec;
-    // Compact positions rotate the queries per chunk: that variant runs in TypeScript.
     if (shifts === null || rope === null) return scoreChunksFast(input);
-    return Promise.resolve(scoreShiftedChunks(input, shifts, (queries, delta) => rotateByPositions(queries, first.headDim, rope, delta)));
+    // Runs of chunks sharing a shift (library documents) are bounded in the addon; compact positions,
+    // which shift every chunk apart, in TypeScript.
+    return scoreShiftedChunksFast(input, shifts, (queries, delta) => rotateByPositions(queries, first.headDim, rope, delta));
   }
 
   /**

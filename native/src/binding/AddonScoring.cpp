@@ -37,7 +37,10 @@ struct ScoringJob {
   std::vector<float> abstracts;
   size_t chunkCount = 0;
   unsigned threads = 0;
+  /** Return the bounds before standardisation ([layer·head][chunk], float32) instead of the scores. */
+  bool raw = false;
   std::vector<double> scores;
+  std::vector<float> bounds;
 };
 
 }  // namespace
@@ -60,6 +63,7 @@ Napi::Value scoreChunks(const Napi::CallbackInfo& info) {
   const uint32_t firstChunk = countArgument(info, 6, "firstChunk", 0);
   const uint32_t chunkCount = countArgument(info, 7, "chunkCount", 0);
   job->threads = countArgument(info, 8, "threads", 0);
+  job->raw = info.Length() > 9 && info[9].IsBoolean() && info[9].As<Napi::Boolean>().Value();
 
   const double queryLength = static_cast<double>(shape.queryTokenCount) * shape.headCount * shape.headDim;
   const double stride = static_cast<double>(shape.layerCount) * shape.kvHeadCount * 2 * shape.headDim;
@@ -92,8 +96,16 @@ Napi::Value scoreChunks(const Napi::CallbackInfo& info) {
   job->chunkCount = chunkCount;
   return PromiseWorker::start(
       env, "strata.scoreChunks", Napi::Object(),
-      [job] { return strata::scoreChunks(job->shape, job->queries.data(), job->abstracts.data(), job->chunkCount, job->threads, job->scores); },
+      [job] {
+        if (job->raw) return strata::chunkBounds(job->shape, job->queries.data(), job->abstracts.data(), job->chunkCount, job->threads, job->bounds);
+        return strata::scoreChunks(job->shape, job->queries.data(), job->abstracts.data(), job->chunkCount, job->threads, job->scores);
+      },
       [job](Napi::Env env) -> Napi::Value {
+        if (job->raw) {
+          Napi::Float32Array bounds = Napi::Float32Array::New(env, job->bounds.size());
+          if (!job->bounds.empty()) std::memcpy(bounds.Data(), job->bounds.data(), job->bounds.size() * sizeof(float));
+          return bounds;
+        }
         // A V8-owned buffer (Electron forbids external ones), filled by copy.
         Napi::Float64Array scores = Napi::Float64Array::New(env, job->scores.size());
         if (!job->scores.empty()) std::memcpy(scores.Data(), job->scores.data(), job->scores.size() * sizeof(double));

@@ -206,15 +206,15 @@ std::string scoringShapeError(const ScoringShape& shape) {
   return "";
 }
 
-Status scoreChunks(const ScoringShape& shape, const float* queries, const float* abstracts, size_t chunkCount, unsigned maxThreads,
-                   std::vector<double>& scores) noexcept {
+Status chunkBounds(const ScoringShape& shape, const float* queries, const float* abstracts, size_t chunkCount, unsigned maxThreads,
+                   std::vector<float>& bounds) noexcept {
   try {
     const std::string error = scoringShapeError(shape);
     if (!error.empty()) return Status::fail("INVALID_ARGUMENT", error);
-    scores.clear();
+    bounds.clear();
     if (chunkCount == 0) return Status::ok();
     const size_t rowCount = static_cast<size_t>(shape.layerCount) * shape.headCount;
-    std::vector<float> bounds(rowCount * chunkCount);
+    bounds.resize(rowCount * chunkCount);
     const std::vector<float> split = splitQueries(shape, queries);
     const BoundsJob job{&shape, split.data(), abstracts, chunkCount, bounds.data()};
 
@@ -224,8 +224,6 @@ Status scoreChunks(const ScoringShape& shape, const float* queries, const float*
     threads = std::min(threads, static_cast<size_t>(std::max(1.0, multiplyAdds / kMinMultiplyAddsPerThread)));
     threads = std::min(threads, (chunkCount + kChunkBlock - 1) / kChunkBlock);
     boundsInParallel(job, std::max<size_t>(1, threads));
-
-    standardize(bounds, rowCount, chunkCount, scores);
     return Status::ok();
   } catch (const std::bad_alloc&) {
     return Status::fail("INTERNAL", "out of memory scoring chunks");
@@ -233,6 +231,21 @@ Status scoreChunks(const ScoringShape& shape, const float* queries, const float*
     return Status::fail("INTERNAL", error.what());
   } catch (...) {
     return Status::fail("INTERNAL", "unknown error scoring chunks");
+  }
+}
+
+Status scoreChunks(const ScoringShape& shape, const float* queries, const float* abstracts, size_t chunkCount, unsigned maxThreads,
+                   std::vector<double>& scores) noexcept {
+  std::vector<float> bounds;
+  Status status = chunkBounds(shape, queries, abstracts, chunkCount, maxThreads, bounds);
+  if (!status.isOk()) return status;
+  try {
+    scores.clear();
+    if (chunkCount == 0) return Status::ok();
+    standardize(bounds, static_cast<size_t>(shape.layerCount) * shape.headCount, chunkCount, scores);
+    return Status::ok();
+  } catch (...) {
+    return Status::fail("INTERNAL", "out of memory scoring chunks");
   }
 }
 

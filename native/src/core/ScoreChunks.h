@@ -42,4 +42,12 @@ std::string scoringShapeError(const ScoringShape& shape);
 Status scoreChunks(const ScoringShape& shape, const float* queries, const float* abstracts, size_t chunkCount, unsigned maxThreads,
                    std::vector<double>& scores) noexcept;
 
+/**
+ * The bounds alone, [layer * headCount + head][chunk], before standardisation: chunks scored with
+ * different queries (a library document's queries rotated by its placement) are bounded apart and
+ * standardised together by the caller.
+ */
+Status chunkBounds(const ScoringShape& shape, const float* queries, const float* abstracts, size_t chunkCount, unsigned maxThreads,
+                   std::vector<float>& bounds) noexcept;
+
 }  // namespace strata

@@ -180,7 +180,8 @@ export function scoreShiftedChunks(input: ScoreChunksInput, shifts: Int32Array, 
   return standardizedScores(bounds, LH);
 }
 
-function standardizedScores(bounds: Float64Array, LH: number): Float64Array {
+/** Each (layer, head)'s bounds standardised across the chunks; a chunk's score is its best. */
+export function standardizedScores(bounds: Float64Array, LH: number): Float64Array {
   const C = bounds.length / LH;
   const scores = new Float64Array(C).fill(-Infinity); // LH >= 1: checkInput requires a layer and a head
   for (let lh = 0; lh < LH; lh++) {

@@ -7,9 +7,9 @@ import { createRng } from '../../testModels/createRng.ts';
 import { findAddonPath, loadNativeAddon } from '../native/NativeAddon.ts';
 import type { AddonBinding, NativeAddon } from '../native/NativeAddon.ts';
 import { abstractLength } from './computeAbstract.ts';
-import { scoreChunks } from './scoreChunks.ts';
+import { scoreChunks, scoreShiftedChunks } from './scoreChunks.ts';
 import type { ScoreChunksInput } from './scoreChunks.ts';
-import { scoreChunksFast } from './scoreChunksNative.ts';
+import { scoreChunksFast, scoreShiftedChunksFast } from './scoreChunksNative.ts';
 
 const load = loadNativeAddon();
 const addon: NativeAddon | null = 'addon' in load ? load.addon : null;
@@ -71,6 +71,24 @@ test('native scores equal the TypeScript scores: GQA, several layers, odd chunk 
     assert.ok(diff < TOLERANCE, `shape ${i}: scores differ by ${diff}`);
     assert.deepEqual(await addon!.scoreChunks(input, { threads: 1 }), actual, 'one thread gives the same scores as several');
   }
+});
+
+test('shifted scoring in the addon (runs of chunks sharing a shift, as library documents) equals the TypeScript reference', async (t) => {
+  if (skip) return t.skip(skip);
+  const input = randomInput({ layers: 2, tokens: 4, heads: 8, kvHeads: 2, headDim: 32, chunks: 60 }, 77);
+  // Glue (0), a document at +37, glue, a document at +900, and one chunk alone at -5.
+  const shifts = Int32Array.from({ length: 60 }, (_, c) => (c < 2 ? 0 : c < 25 ? 37 : c < 27 ? 0 : c < 59 ? 900 : -5));
+  // Any rotation-like change of the queries per shift shows whether each run got its own.
+  const rotate = (queries: Float32Array, delta: number) => queries.map((v, i) => v * Math.cos(delta * 0.001 * (1 + (i % 7))));
+  const expected = scoreShiftedChunks(input, shifts, rotate);
+  const actual = await scoreShiftedChunksFast(input, shifts, rotate);
+  const diff = maxAbsDiff(actual, expected);
+  t.diagnostic(`max |native runs - ts| = ${diff.toExponential(2)}`);
+  assert.ok(diff < TOLERANCE, `scores differ by ${diff}`);
+  assert.ok(maxAbsDiff(actual, await scoreChunksFast(input)) > 0.01, 'the shifts change the scores');
+  // Every chunk shifted apart (compact positions): the same scores, by whichever path.
+  const apart = Int32Array.from({ length: 60 }, (_, c) => c * 3);
+  assert.ok(maxAbsDiff(await scoreShiftedChunksFast(input, apart, rotate), scoreShiftedChunks(input, apart, rotate)) < TOLERANCE);
 });
 
 test('a range of a larger packed array scores like that range alone, and the inputs are copied', async (t) => {

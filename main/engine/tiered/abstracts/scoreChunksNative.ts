@@ -5,7 +5,7 @@ import { checkScoreChunks } from '../native/checkArguments.ts';
 import { loadNativeAddon } from '../native/NativeAddon.ts';
 import type { NativeAddon } from '../native/NativeAddon.ts';
 import { abstractLength } from './computeAbstract.ts';
-import { scoreChunks } from './scoreChunks.ts';
+import { scoreChunks, scoreShiftedChunks, standardizedScores } from './scoreChunks.ts';
 import type { ScoreChunksInput } from './scoreChunks.ts';
 
 /** Chunks [first, first + count) of the packed abstracts. */
@@ -32,6 +32,39 @@ export async function scoreChunksFast(input: ScoreChunksInput, range?: ChunkRang
   const { firstChunk, chunkCount } = checkScoreChunks(input, range?.first, range?.count);
   const stride = input.queries.length * abstractLength(input.nKvHeads, input.headDim);
   return scoreChunks({ ...input, abstracts: input.abstracts.subarray(firstChunk * stride, (firstChunk + chunkCount) * stride) });
+}
+
+/** Runs of equal shift past which per-run native calls cost more than the TypeScript reference (compact positions shift every chunk apart). */
+const MAX_NATIVE_RUNS = 64;
+
+/**
+ * scoreShiftedChunks on the addon: each run of chunks sharing a shift (a library document placed in a
+ * prompt, the glue between documents) is bounded natively with the queries rotated once for it, and
+ * the bounds are standardised together, as the reference does.
+ */
+export async function scoreShiftedChunksFast(input: ScoreChunksInput, shifts: Int32Array, rotate: (queries: Float32Array, delta: number) => Float32Array, options: ScoreChunksFastOptions = {}): Promise<Float64Array> {
+  const addon = options.addon === undefined ? processAddon() : options.addon;
+  const runs: { start: number; end: number }[] = [];
+  for (let start = 0; start < shifts.length; ) {
+    let end = start + 1;
+    while (end < shifts.length && shifts[end] === shifts[start]) end++;
+    runs.push({ start, end });
+    start = end;
+  }
+  if (addon === null || runs.length > MAX_NATIVE_RUNS) return scoreShiftedChunks(input, shifts, rotate);
+  const LH = input.queries.length * input.nHeads;
+  const C = shifts.length;
+  const bounds = new Float64Array(LH * C);
+  const rotated = new Map<number, readonly Float32Array[]>();
+  for (const { start, end } of runs) {
+    const shift = shifts[start];
+    let queries = rotated.get(shift);
+    if (!queries) rotated.set(shift, (queries = shift === 0 ? input.queries : input.queries.map((layer) => rotate(layer, -shift))));
+    const count = end - start;
+    const part = await addon.chunkBounds({ ...input, queries }, { firstChunk: start, chunkCount: count, threads: options.threads });
+    for (let lh = 0; lh < LH; lh++) for (let c = 0; c < count; c++) bounds[lh * C + start + c] = part[lh * count + c];
+  }
+  return standardizedScores(bounds, LH);
 }
 
 function processAddon(): NativeAddon | null {

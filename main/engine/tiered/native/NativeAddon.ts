@@ -169,6 +169,17 @@ export class NativeAddon {
     return native(() => this.binding.scoreChunks(queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts, firstChunk, chunkCount, threads));
   }
 
+  /**
+   * The bounds scoreChunks standardises, [layer · head][chunk] (float32): chunks bounded with different
+   * queries (library documents at their placements) are standardised together by the caller.
+   */
+  async chunkBounds(request: ScoreChunksRequest, options: ScoreChunksOptions = {}): Promise<Float32Array> {
+    const { firstChunk, chunkCount } = checkScoreChunks(request, options.firstChunk, options.chunkCount);
+    const threads = checkInteger(options.threads ?? 0, 'threads', 0, 1024);
+    const { queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts } = request;
+    return native(() => this.binding.scoreChunks(queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts, firstChunk, chunkCount, threads, true));
+  }
+
   /** @internal */
   typeId(name: GgmlTypeName | undefined, what: string): number {
     if (name === undefined) return this.binding.ggmlTypes.f16;

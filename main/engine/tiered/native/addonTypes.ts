@@ -165,6 +165,11 @@ export interface AddonBinding {
     queries: readonly Float32Array[], nQueryTokens: number, nHeads: number, nKvHeads: number, headDim: number,
     abstracts: Float32Array, firstChunk: number, chunkCount: number, threads: number,
   ): Promise<Float64Array>;
+  /** With `raw` true: the bounds before standardisation, [layer·head][chunk] in float32. */
+  scoreChunks(
+    queries: readonly Float32Array[], nQueryTokens: number, nHeads: number, nKvHeads: number, headDim: number,
+    abstracts: Float32Array, firstChunk: number, chunkCount: number, threads: number, raw: true,
+  ): Promise<Float32Array>;
   readonly ggmlTypes: Readonly<Record<GgmlTypeName, number>>;
   /** "node-llama-cpp@<version>/llama.cpp@<tag>" of the headers the addon was compiled against. */
   readonly llamaCppRelease: string;
