@@ -250,7 +250,7 @@ export class TieredModel implements EngineModel {
   private async readIngest(args: { documents: readonly EngineDocument[]; tokens: number[]; kind: KvIngestKind; keep: ReadonlySet<string>; options: AskOptions; progress?: (done: number, total: number) => void }) {
     const { kv, disk, cpu, settings } = this.parts;
     const { documents, tokens, kind, options } = args;
-    const key = { documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: this.fingerprint(tokens, kind) };
+    const key = kind === 'document' ? this.libraryKey(documents[0], tokens) : { documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: this.fingerprint(tokens, kind) };
     const existing = kv.findIngest(key);
     if (existing?.state !== 'complete') this.checkDiskRoom(tokens.length, kind);
     const ingest = kv.startIngest({ ...key, documentIds: documents.map((doc) => doc.id), tokenCount: tokens.length, kind, layout: this.layout() });
@@ -321,6 +321,11 @@ export class TieredModel implements EngineModel {
     return chunks.some((c) => this.parts.cpu.has(chunkKey(ingestId, c.index))) ? 'cpu' : 'disk';
   }
 
+  /** A library document's ingest key for this model and layout. */
+  private libraryKey(doc: EngineDocument, tokens: readonly number[]) {
+    return { documentId: doc.id, modelId: this.parts.modelId, configFingerprint: this.fingerprint(tokens, 'document') };
+  }
+
   /** Reads a document into the library ahead of any question (the Documents tab's Prepare); returns the tokens evaluated. */
   prepareDocument(doc: EngineDocument, options: AskOptions): Promise<number> {
     return this.run(async () => {
@@ -352,7 +357,12 @@ export class TieredModel implements EngineModel {
     const sizes = await Promise.all(documents.map(async (doc) => (await this.libraryTokens(doc)).tokens.length));
     let offset = 0;
     const total = sizes.reduce((a, b) => a + b, 0);
+    // Documents of this set already in the library are never dropped to make room for the others.
     const keep = new Set<string>();
+    for (const doc of documents) {
+      const id = this.parts.kv.findIngest(this.libraryKey(doc, (await this.libraryTokens(doc)).tokens))?.id;
+      if (id) keep.add(id);
+    }
     const library: LibraryDocument[] = [];
     let evaluatedTokens = 0;
     const breakdowns: IngestBreakdown[] = [];

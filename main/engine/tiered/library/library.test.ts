@@ -2,6 +2,7 @@
 // layout, whatever set, order or conversation it is asked in afterwards (also after a restart), and
 // the answers stay right.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import type { EngineSettings } from '../../engineTypes.ts';
@@ -97,4 +98,50 @@ test('library: each document is read once; a new set, order or subset, and a res
   t.diagnostic(`after a restart, [C, B, A]: ${cba.correct}/${cba.total}, document tokens read ${cba.documentTokens}, composed ${cba.composedTokens}`);
   assert.equal(cba.documentTokens, 0);
   assert.equal(cba.correct, cba.total);
+});
+
+test('library lifecycle: the disk budget drops whole documents, least recently used, never one of the set being read; removal frees a document', { skip, timeout: 600_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  const dir = tempDir(t);
+  // About 3.1 MB of blobs per 1,500-token document (2 KiB of KV per token): room for two, not three.
+  const settings = { kvReuse: 'library', gpuBudgetTokens: 1024, diskBudgetBytes: 8 * 2 ** 20 } as const;
+  const haystacks = libraryHaystacks(1500, 1);
+  const { catalog, engine } = openEngine(t, dir, settings);
+  const [a, b, c] = haystacks.map((h) => ({ id: documentRow(catalog, h.text).id, text: h.text }));
+  const model = await engine.openModel(modelPath);
+  const ask = async (docs: EngineDocument[], stacks: Haystack[]) => {
+    const evicted: string[][] = [];
+    const conversation = model.createConversation();
+    conversation.setDocuments(docs);
+    const needle = stacks.at(-1)!.needles[0];
+    try {
+      const result = await conversation.ask(needleQuestion(needle.key), { maxTokens: 2, onKvEvicted: (e) => evicted.push(e.documentIds) });
+      assert.equal(result.text.trim(), needle.values.join(' '));
+      return { read: result.metrics.tiered!.documentTokensEvaluated, evicted };
+    } finally {
+      await conversation.dispose();
+    }
+  };
+  const folders = () => readdirSync(join(dir, 'kv')).filter((name) => !name.startsWith('turns-')).length;
+
+  assert.ok((await ask([a], [haystacks[0]])).read > 1000);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.ok((await ask([b], [haystacks[1]])).read > 1000);
+  const third = await ask([c], [haystacks[2]]);
+  t.diagnostic(`reading C dropped ${JSON.stringify(third.evicted)}; ${folders()} documents on disk`);
+  assert.deepEqual(third.evicted, [[a.id]], 'the least recently used document goes, whole');
+  assert.equal(folders(), 2);
+  assert.equal((await ask([b, c], [haystacks[1], haystacks[2]])).read, 0, 'the two left answer without a read');
+
+  // A and the two others do not fit together: neither B nor C is dropped for A, and the error says so.
+  await assert.rejects(ask([a, b, c], [haystacks[0], haystacks[1], haystacks[2]]), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'DISK_BUDGET_EXCEEDED');
+    assert.match(error.message, /not in this conversation/);
+    return true;
+  });
+  assert.equal((await ask([c, b], [haystacks[2], haystacks[1]])).read, 0, 'B and C are still there');
+
+  await engine.forgetDocument(b.id);
+  assert.equal(folders(), 1, "removing B frees its KV");
+  assert.ok((await ask([b, c], [haystacks[1], haystacks[2]])).read > 1000, 'B is read again, C is not');
 });
