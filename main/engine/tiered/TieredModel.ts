@@ -72,8 +72,8 @@ export interface TieredModelParts {
 export const BLOB_FORMAT_VERSION = 2;
 /** Document prefixes kept in memory (tokens, chunk rows, packed abstracts); older ones are re-read from the catalog. */
 const MAX_CACHED_PREFIXES = 4;
-/** Library documents whose chunk rows stay in memory (rows and abstracts; blobs are in the CPU tier). */
-const MAX_CACHED_LIBRARY_DOCUMENTS = 64;
+/** Library documents whose chunk rows stay in memory (rows and abstracts, ~8 MB for a 128K-token document of the 8B shape; blobs are in the CPU tier). */
+const MAX_CACHED_LIBRARY_DOCUMENTS = 16;
 /** A chunk blob's bytes beyond its KV: llama.cpp's per-cell header and the sequence state header. */
 const BLOB_OVERHEAD_BYTES_PER_TOKEN = 16;
 
