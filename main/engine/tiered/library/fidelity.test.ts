@@ -17,6 +17,8 @@ import { makeHaystack, needleQuestion, type Haystack } from '../../testModels/ha
 import { NEEDLE_KEYS } from '../../testModels/needleVocabulary.ts';
 import { makeRandomModel } from '../../testModels/makeRandomModel.ts';
 import { createPieceRenderer } from '../promptLayout.ts';
+import { randomTokens, range, setUpNativeAddon, TEST_THREADS } from '../native/nativeTestSupport.ts';
+import { readRopeSpec, rotateByPositions } from '../positions/ropeRotation.ts';
 import { tieredEngineUnavailableReason, TieredEngine } from '../TieredEngine.ts';
 import { documentRow } from '../testSupport.ts';
 
@@ -125,6 +127,58 @@ test('fidelity: on a random model at full budget, the logit difference between t
   assert.ok(errors.get(10)! < errors.get(0)!, `10% recomputed: ${errors.get(10)} vs none: ${errors.get(0)}`);
   assert.ok(errors.get(DEFAULT_SETTINGS.recomputePercent)! <= errors.get(0)!, 'the default share is no worse than none');
 });
+
+test('fidelity: a document read alone deviates from a read in context most at its first tokens (what the recompute takes)', { skip, timeout: 300_000 }, async (t) => {
+  const setup = await setUpNativeAddon();
+  if ('skip' in setup) return t.skip(setup.skip);
+  const dir = tempDir(t);
+  const modelPath = join(dir, 'random.gguf');
+  await makeRandomModel(modelPath, RANDOM_SHAPE);
+  const rope = await readRopeSpec(modelPath, 0, RANDOM_SHAPE.headDim);
+  assert.ok(rope, 'the random model has llama RoPE');
+  const model = await setup.addon.loadModel(modelPath, { gpuLayers: 0 });
+  t.after(() => model.dispose());
+  const open = () => model.createContext({ contextSize: 1024, batchSize: 1024, flashAttention: false, threads: TEST_THREADS, typeK: 'f32', typeV: 'f32' });
+  const [alone, inContext] = await Promise.all([open(), open()]);
+  t.after(() => Promise.all([alone.dispose(), inContext.dispose()]));
+  const BOS = 1;
+  const n = 400;
+  const before = randomTokens(n, RANDOM_SHAPE.vocab, 61);
+  const doc = randomTokens(n, RANDOM_SHAPE.vocab, 62);
+  const layers = [0, 1, 2, RANDOM_SHAPE.layers - 1];
+  // The document read alone ([BOS] + it at 0…), and after another document ([BOS] + that + it).
+  const read = await alone.decode({ tokens: Int32Array.from([BOS, ...doc]), positions: range(0, n + 1), logits: 'none', capture: { layers, keys: true } });
+  const composed = await inContext.decode({ tokens: Int32Array.from([BOS, ...before, ...doc]), positions: range(0, 2 * n + 1), logits: 'none', capture: { layers, keys: true } });
+  const rows: string[] = [];
+  for (const layer of layers) {
+    const a = read.captures!.find((c) => c.layer === layer)!;
+    const b = composed.captures!.find((c) => c.layer === layer)!;
+    const width = a.kvHeadCount * a.headDim;
+    // Stored keys carry their positions (RoPE): moved by the placement shift, as llama.cpp moves them.
+    const placed = rotateByPositions(a.keys!.slice(width, (n + 1) * width), a.headDim, rope!, n);
+    const truth = b.keys!.slice((n + 1) * width, (2 * n + 1) * width);
+    const deviation = Array.from({ length: n }, (_, i) => relativeDistance(placed.subarray(i * width, (i + 1) * width), truth.subarray(i * width, (i + 1) * width)));
+    const mean = (from: number, to: number) => deviation.slice(from, to).reduce((x, y) => x + y, 0) / (to - from);
+    const first = mean(0, n / 20);
+    const rest = mean(n / 20, n);
+    rows.push(`layer ${layer}: first 5% of the tokens ${first.toFixed(3)}, 5–25% ${mean(n / 20, n / 4).toFixed(3)}, the rest ${mean(n / 4, n).toFixed(3)}`);
+    // Layer 0's keys depend on the token and its position only: the move itself is exact.
+    if (layer === 0) assert.ok(mean(0, n) < 1e-3, `layer 0 deviates by ${mean(0, n)}`);
+    else assert.ok(first > mean(n / 20, n / 4) && first > 1.3 * rest, `layer ${layer}: the first tokens deviate ${first} against ${rest} for the rest`);
+  }
+  t.diagnostic(`relative key deviation of a document read alone, placed after another, from the same tokens read in context: ${rows.join('; ')}`);
+});
+
+/** |a - b| / |b|. */
+function relativeDistance(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff += (a[i] - b[i]) ** 2;
+    norm += b[i] ** 2;
+  }
+  return Math.sqrt(diff / Math.max(norm, 1e-30));
+}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let max = 0;
