@@ -395,7 +395,26 @@ export class TieredModel implements EngineModel {
       recomputedTokens: composition.recomputedTokens,
     };
     this.prefixBySet.set(compositionKey, prefix);
+    this.boundGlueMemory(compositionKey);
     return { prefix, evaluatedTokens, ingest: mergeBreakdowns(breakdowns), composedTokens: composition.glueTokens };
+  }
+
+  /**
+   * Glue blobs live in memory beside the CPU tier: the composed sets kept are bounded by their glue's
+   * bytes (an eighth of the CPU tier's budget, at least 1 MiB), least recently used dropped first; the
+   * set just composed always stays. A dropped set is composed again (its glue evaluated) when asked.
+   */
+  private boundGlueMemory(keep: string): void {
+    const cap = Math.max(2 ** 20, this.parts.settings.cpuTierBytes / 8);
+    const glueBytes = (prefix: DocumentPrefix) => prefix.composed?.reduce((sum, c) => sum + (c.kind === 'glue' ? (c.blob?.byteLength ?? 0) : 0), 0) ?? 0;
+    let total = 0;
+    for (const prefix of this.prefixBySet.values()) total += glueBytes(prefix);
+    for (const [key, prefix] of this.prefixBySet) {
+      if (total <= cap) break;
+      if (key === keep || !prefix.composed) continue;
+      total -= glueBytes(prefix);
+      this.prefixBySet.delete(key);
+    }
   }
 
   /** A composed chunk's splice source: glue from memory, a library chunk from its tiers, moved into place. */

@@ -145,3 +145,27 @@ test('library lifecycle: the disk budget drops whole documents, least recently u
   assert.equal(folders(), 1, "removing B frees its KV");
   assert.ok((await ask([b, c], [haystacks[1], haystacks[2]])).read > 1000, 'B is read again, C is not');
 });
+
+test('library memory: composed sets are kept while their glue fits an eighth of the CPU tier; a set dropped is composed again, never read again', { skip, timeout: 600_000 }, async (t) => {
+  const modelPath = await ensureTestModel('needle');
+  // An eighth of 8 MiB is 1 MiB of glue; each document's first 256 tokens (2 KiB of KV each) make ~0.5 MiB.
+  const settings = { kvReuse: 'library', gpuBudgetTokens: 2048, chunkMaxTokens: 256, recomputePercent: 100, cpuTierBytes: 8 * 2 ** 20 } as const;
+  const haystacks = libraryHaystacks(1500, 1);
+  const { catalog, engine } = openEngine(t, tempDir(t), settings);
+  const [a, b, c] = haystacks.map((h) => ({ id: documentRow(catalog, h.text).id, text: h.text }));
+  const model = await engine.openModel(modelPath);
+  const composed = async (docs: EngineDocument[], stacks: Haystack[]) => {
+    const r = await askAll(model, docs, stacks);
+    assert.equal(r.correct, r.total);
+    return r;
+  };
+  const ab = await composed([a, b], [haystacks[0], haystacks[1]]);
+  assert.ok(ab.composedTokens > 500, `[A, B] composes each document's first 256 tokens: ${ab.composedTokens}`);
+  await composed([c], [haystacks[2]]);
+  const again = await composed([a, b], [haystacks[0], haystacks[1]]);
+  const last = await composed([a, b], [haystacks[0], haystacks[1]]);
+  t.diagnostic(`[A, B] composed ${ab.composedTokens} tokens, again after [C]: ${again.composedTokens}, then: ${last.composedTokens}`);
+  assert.ok(again.composedTokens > 500, 'its glue did not fit beside [C]: composed again');
+  assert.equal(again.documentTokens, 0, 'and no document is read again');
+  assert.equal(last.composedTokens, 0, 'kept while it is the most recent');
+});
