@@ -17,7 +17,7 @@ import { RequestError, StrataError } from '../errors.ts';
 import { abstractLength, computeAbstract, concatLayerAbstracts } from './abstracts/computeAbstract.ts';
 import { scoreChunksFast, scoreShiftedChunksFast } from './abstracts/scoreChunksNative.ts';
 import { rotateByPositions } from './positions/ropeRotation.ts';
-import { selectChunks } from './abstracts/selectChunks.ts';
+import { recentWindow as recentChunks, selectChunks } from './abstracts/selectChunks.ts';
 import type { AddonDecodeResult, AddonGreedyResult } from './native/NativeAddon.ts';
 import { sampleToken } from './sampleToken.ts';
 import { BlobCorruptError, blobEnd, type BlobRef } from './tiers/DiskTier.ts';
@@ -583,18 +583,9 @@ export class TieredConversation extends ConversationBase {
   }
 }
 
-/** The baseline without selection: the pinned chunks and the contiguous most recent ones that fit (StreamingLLM). */
+/** The pinned candidates and the contiguous most recent ones that fit (candidates are in position order). */
 function recentWindow(candidates: Candidate[], pinned: Candidate[], budgetTokens: number): Candidate[] {
-  const chosen = new Set(pinned);
-  let used = pinned.reduce((sum, c) => sum + c.tokenCount, 0);
-  for (let i = candidates.length - 1; i >= 0; i--) {
-    const candidate = candidates[i];
-    if (chosen.has(candidate)) continue;
-    if (used + candidate.tokenCount > budgetTokens) break;
-    chosen.add(candidate);
-    used += candidate.tokenCount;
-  }
-  return [...chosen].sort((a, b) => a.source.posStart - b.source.posStart);
+  return recentChunks(candidates, pinned, budgetTokens, (c) => c.tokenCount);
 }
 
 /**

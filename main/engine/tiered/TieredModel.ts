@@ -92,6 +92,13 @@ export interface DocumentPrefix {
   recomputedTokens?: number;
 }
 
+/** A document's tokens as the library reads it: the context before its own (the BOS), and their fingerprint. */
+interface LibraryTokens {
+  tokens: number[];
+  contextTokens: number;
+  fingerprint: string;
+}
+
 export interface PrefixOutcome {
   prefix: DocumentPrefix | null;
   /** Document tokens evaluated (reading documents; 0 when all were read before). */
@@ -231,7 +238,7 @@ export class TieredModel implements EngineModel {
       this.prefixBySet.set(setKey, cached);
       return { prefix: cached, evaluatedTokens: 0, ingest: null, composedTokens: 0 };
     }
-    const read = await this.readIngest({ documents, tokens, kind: 'set', keep: new Set(), options });
+    const read = await this.readIngest({ documents, tokens, fingerprint, kind: 'set', keep: new Set(), options });
     const documentStarts = stored?.documentStarts ?? findDocumentStarts((await read.pieces()).join(''), documents);
     if (!stored) this.parts.kv.savePrefixRender(setKey, this.parts.modelId, documents[0].id, { tokens, documentStarts, standInsOk: null });
     const prefix: DocumentPrefix = {
@@ -246,11 +253,11 @@ export class TieredModel implements EngineModel {
     return { prefix, evaluatedTokens: read.evaluatedTokens, ingest: read.evaluatedTokens > 0 ? read.breakdown : null, composedTokens: 0 };
   }
 
-  /** Reads `tokens` into the tiers as one ingest owned by `documents` (resumed, or found complete). */
-  private async readIngest(args: { documents: readonly EngineDocument[]; tokens: number[]; kind: KvIngestKind; keep: ReadonlySet<string>; options: AskOptions; progress?: (done: number, total: number) => void }) {
+  /** Reads `tokens` (whose fingerprint the caller made) into the tiers as one ingest owned by `documents` (resumed, or found complete). */
+  private async readIngest(args: { documents: readonly EngineDocument[]; tokens: number[]; fingerprint: string; kind: KvIngestKind; keep: ReadonlySet<string>; options: AskOptions; progress?: (done: number, total: number) => void }) {
     const { kv, disk, cpu, settings } = this.parts;
     const { documents, tokens, kind, options } = args;
-    const key = kind === 'document' ? this.libraryKey(documents[0], tokens) : { documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: this.fingerprint(tokens, kind) };
+    const key = { documentId: documents[0].id, modelId: this.parts.modelId, configFingerprint: args.fingerprint };
     const existing = kv.findIngest(key);
     if (existing?.state !== 'complete') this.checkDiskRoom(tokens.length, kind);
     const ingest = kv.startIngest({ ...key, documentIds: documents.map((doc) => doc.id), tokenCount: tokens.length, kind, layout: this.layout() });
@@ -277,15 +284,19 @@ export class TieredModel implements EngineModel {
   /** Documents read alone into the library, by ingest fingerprint: their chunks without a catalog read. */
   private readonly libraryDocuments = new BoundedMap<string, { ingestId: string; chunks: KvChunk[] }>(MAX_CACHED_LIBRARY_DOCUMENTS);
 
-  /** A document's library tokens ([BOS] + its own), remembered per document and model in the catalog. */
-  private async libraryTokens(doc: EngineDocument): Promise<{ tokens: number[]; contextTokens: number }> {
+  /**
+   * A document's library tokens ([BOS] + its own, remembered per document and model in the catalog)
+   * and their ingest fingerprint: made once per document and ask.
+   */
+  private async libraryTokens(doc: EngineDocument): Promise<LibraryTokens> {
     const key = `doc:${documentSetKey([doc])}`;
-    const context = withBeginningToken(this.parts.vocab, []).length;
-    const stored = this.parts.kv.findPrefixRender(key, this.parts.modelId);
-    if (stored) return { tokens: stored.tokens, contextTokens: context };
-    const tokens = withBeginningToken(this.parts.vocab, (await this.parts.tokenizer.tokenize(doc.text)) as Token[]);
-    this.parts.kv.savePrefixRender(key, this.parts.modelId, doc.id, { tokens, documentStarts: [{ id: doc.id, start: 0, length: doc.text.length }], standInsOk: null });
-    return { tokens, contextTokens: context };
+    const contextTokens = withBeginningToken(this.parts.vocab, []).length;
+    let tokens = this.parts.kv.findPrefixRender(key, this.parts.modelId)?.tokens;
+    if (!tokens) {
+      tokens = withBeginningToken(this.parts.vocab, (await this.parts.tokenizer.tokenize(doc.text)) as Token[]);
+      this.parts.kv.savePrefixRender(key, this.parts.modelId, doc.id, { tokens, documentStarts: [{ id: doc.id, start: 0, length: doc.text.length }], standInsOk: null });
+    }
+    return { tokens, contextTokens, fingerprint: this.fingerprint(tokens, 'document') };
   }
 
   /**
@@ -293,17 +304,15 @@ export class TieredModel implements EngineModel {
    * there already for this model and layout. `keep`: ingests the disk budget must not drop for it
    * (the other documents of the set being composed).
    */
-  private async libraryDocument(doc: EngineDocument, keep: ReadonlySet<string>, options: AskOptions, progress?: (done: number, total: number) => void) {
-    const { tokens, contextTokens } = await this.libraryTokens(doc);
+  private async libraryDocument(doc: EngineDocument, { tokens, contextTokens, fingerprint }: LibraryTokens, keep: ReadonlySet<string>, options: AskOptions, progress?: (done: number, total: number) => void) {
     const own = tokens.slice(contextTokens);
     if (own.length === 0) return { own, contextTokens, ingestId: '', chunks: [] as KvChunk[], evaluatedTokens: 0, breakdown: null };
-    const fingerprint = this.fingerprint(tokens, 'document');
     const known = this.libraryDocuments.get(fingerprint);
     if (known) {
       this.parts.kv.touchIngest(known.ingestId);
       return { own, contextTokens, ...known, evaluatedTokens: 0, breakdown: null };
     }
-    const read = await this.readIngest({ documents: [doc], tokens, kind: 'document', keep, options, progress });
+    const read = await this.readIngest({ documents: [doc], tokens, fingerprint, kind: 'document', keep, options, progress });
     this.libraryDocuments.set(fingerprint, { ingestId: read.ingest.id, chunks: read.chunks });
     return { own, contextTokens, ingestId: read.ingest.id, chunks: read.chunks, evaluatedTokens: read.evaluatedTokens, breakdown: read.evaluatedTokens > 0 ? read.breakdown : null };
   }
@@ -321,15 +330,10 @@ export class TieredModel implements EngineModel {
     return chunks.some((c) => this.parts.cpu.has(chunkKey(ingestId, c.index))) ? 'cpu' : 'disk';
   }
 
-  /** A library document's ingest key for this model and layout. */
-  private libraryKey(doc: EngineDocument, tokens: readonly number[]) {
-    return { documentId: doc.id, modelId: this.parts.modelId, configFingerprint: this.fingerprint(tokens, 'document') };
-  }
-
   /** Reads a document into the library ahead of any question (the Documents tab's Prepare); returns the tokens evaluated. */
   prepareDocument(doc: EngineDocument, options: AskOptions): Promise<number> {
     return this.run(async () => {
-      if (this.kvReuse === 'library') return (await this.libraryDocument(doc, new Set(), options)).evaluatedTokens;
+      if (this.kvReuse === 'library') return (await this.libraryDocument(doc, await this.libraryTokens(doc), new Set(), options)).evaluatedTokens;
       return (await this.setPrefix([doc], options)).evaluatedTokens;
     });
   }
@@ -354,21 +358,22 @@ export class TieredModel implements EngineModel {
       throw new StrataError('LIBRARY_UNSUPPORTED', `${this.info.name}'s chat template changes the text between documents with the question or the instructions, so documents cannot be reused across sets: each set is read whole (the exact mode).`);
     }
     // Progress over the documents still to read, as one read.
-    const sizes = await Promise.all(documents.map(async (doc) => (await this.libraryTokens(doc)).tokens.length));
+    const own: LibraryTokens[] = [];
+    for (const doc of documents) own.push(await this.libraryTokens(doc));
     let offset = 0;
-    const total = sizes.reduce((a, b) => a + b, 0);
+    const total = own.reduce((sum, t) => sum + t.tokens.length, 0);
     // Documents of this set already in the library are never dropped to make room for the others.
     const keep = new Set<string>();
-    for (const doc of documents) {
-      const id = this.parts.kv.findIngest(this.libraryKey(doc, (await this.libraryTokens(doc)).tokens))?.id;
+    for (const [i, doc] of documents.entries()) {
+      const id = this.parts.kv.findIngest({ documentId: doc.id, modelId: this.parts.modelId, configFingerprint: own[i].fingerprint })?.id;
       if (id) keep.add(id);
     }
     const library: LibraryDocument[] = [];
     let evaluatedTokens = 0;
     const breakdowns: IngestBreakdown[] = [];
     for (const [i, doc] of documents.entries()) {
-      const read = await this.libraryDocument(doc, keep, options, (done) => options.onIngestProgress?.(offset + done, total));
-      offset += sizes[i];
+      const read = await this.libraryDocument(doc, own[i], keep, options, (done) => options.onIngestProgress?.(offset + done, total));
+      offset += own[i].tokens.length;
       if (read.ingestId !== '') keep.add(read.ingestId);
       evaluatedTokens += read.evaluatedTokens;
       if (read.breakdown) breakdowns.push(read.breakdown);

@@ -83,24 +83,24 @@ export function createPieceRenderer(model: LlamaModel, hasChatTemplate: boolean)
 /** The template's values cut where the stand-ins were: n + 1 lists, or an error if a document did not come through whole and in order. */
 function splitAtSentinels(values: readonly LlamaTextValue[], n: number): LlamaTextValue[][] {
   const out: LlamaTextValue[][] = [[]];
+  let inOrder = true;
   for (const value of values) {
+    // A stand-in inside a special token's text is not the document's text.
     if (typeof value !== 'string') {
+      if (SENTINELS.test(String(value))) inOrder = false;
       out.at(-1)!.push(value);
       continue;
     }
-    const parts = value.split(SENTINELS);
-    for (let i = 0; i < parts.length; i++) {
-      if (i % 2 === 0) {
-        if (parts[i] !== '') out.at(-1)!.push(parts[i]);
-      } else if (Number(parts[i]) === out.length - 1) {
+    value.split(SENTINELS).forEach((part, i) => {
+      if (i % 2 === 1) {
+        if (Number(part) !== out.length - 1) inOrder = false;
         out.push([]);
-      } else {
-        out.push([]);
-        out.push([]); // out of order: counted as a mismatch below
+      } else if (part !== '') {
+        out.at(-1)!.push(part);
       }
-    }
+    });
   }
-  if (out.length !== n + 1 || values.some((v) => typeof v !== 'string' && SENTINELS.test(String(v)))) {
+  if (!inOrder || out.length !== n + 1) {
     throw new StrataError('LIBRARY_UNSUPPORTED', `This model's chat template does not keep each document's text whole and in order, so documents cannot be reused across conversations; they are read with each set instead.`);
   }
   return out;

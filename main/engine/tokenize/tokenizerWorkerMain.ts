@@ -8,7 +8,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { LlamaModel, Token } from 'node-llama-cpp';
 import { getLlamaRuntime } from '../llamaRuntime.ts';
-import { createPieceRenderer, createPromptRenderer, type PieceRenderer, type PromptRenderer } from '../tiered/promptLayout.ts';
+import { createPieceRenderer, createPromptRenderer } from '../tiered/promptLayout.ts';
 import { tokenPieces } from '../tiered/tokenPieces.ts';
 import { CLOSING, serializeError, type PackedPieces, type TokenizerReply, type TokenizerRequest, type TokenizerWorkerData } from './tokenizerProtocol.ts';
 
@@ -55,24 +55,8 @@ async function close(model: LlamaModel): Promise<void> {
 }
 
 function serve(model: LlamaModel): void {
-  const renderers = new Map<boolean, PromptRenderer>();
-  const renderer = (hasChatTemplate: boolean): PromptRenderer => {
-    let known = renderers.get(hasChatTemplate);
-    if (known === undefined) {
-      known = createPromptRenderer(model, hasChatTemplate);
-      renderers.set(hasChatTemplate, known);
-    }
-    return known;
-  };
-  const pieceRenderers = new Map<boolean, PieceRenderer>();
-  const pieceRenderer = (hasChatTemplate: boolean): PieceRenderer => {
-    let known = pieceRenderers.get(hasChatTemplate);
-    if (known === undefined) {
-      known = createPieceRenderer(model, hasChatTemplate);
-      pieceRenderers.set(hasChatTemplate, known);
-    }
-    return known;
-  };
+  const renderer = perLayout((hasChatTemplate) => createPromptRenderer(model, hasChatTemplate));
+  const pieceRenderer = perLayout((hasChatTemplate) => createPieceRenderer(model, hasChatTemplate));
 
   port.on('message', (request: TokenizerRequest) => {
     if (Atomics.load(control, CLOSING) !== 0 || request.op === 'close') return void close(model);
@@ -108,6 +92,16 @@ function serve(model: LlamaModel): void {
     }
   });
   post({ kind: 'ready' });
+}
+
+/** `create` once per layout (with or without the chat template), on first use. */
+function perLayout<T>(create: (hasChatTemplate: boolean) => T): (hasChatTemplate: boolean) => T {
+  const made = new Map<boolean, T>();
+  return (hasChatTemplate) => {
+    let known = made.get(hasChatTemplate);
+    if (known === undefined) made.set(hasChatTemplate, (known = create(hasChatTemplate)));
+    return known;
+  };
 }
 
 function postTokens(id: number, tokens: readonly Token[]): void {

@@ -153,22 +153,19 @@ bool dropCellsBelow(const uint8_t* data, size_t size, int32_t below, std::vector
     size_t at = kHeader + static_cast<size_t>(n) * meta;
     append(data + at, 8);  // v_trans, n_layer
     at += 8;
-    for (uint32_t layer = 0; layer < layout.layerCount; ++layer) {
+    // A layer stored one row per cell (every K layer; V unless transposed): { type, row bytes, rows }.
+    auto copyKeptRows = [&]() {
       uint64_t rowBytes;
       std::memcpy(&rowBytes, data + at + 4, sizeof rowBytes);
       append(data + at, 12);
       at += 12;
       for (uint32_t i : kept) append(data + at + i * rowBytes, rowBytes);
       at += rowBytes * n;
-    }
+    };
+    for (uint32_t layer = 0; layer < layout.layerCount; ++layer) copyKeptRows();
     while (at < size) {
       if (!layout.vTransposed) {
-        uint64_t rowBytes;
-        std::memcpy(&rowBytes, data + at + 4, sizeof rowBytes);
-        append(data + at, 12);
-        at += 12;
-        for (uint32_t i : kept) append(data + at + i * rowBytes, rowBytes);
-        at += rowBytes * n;
+        copyKeptRows();
       } else {
         uint32_t elemBytes, embd;
         std::memcpy(&elemBytes, data + at + 4, sizeof elemBytes);

@@ -160,15 +160,7 @@ export function scoreShiftedChunks(input: ScoreChunksInput, shifts: Int32Array, 
   const C = input.abstracts.length / stride;
   if (shifts.length !== C) throw new RangeError(`shifts has ${shifts.length} values for ${C} chunks`);
   const bounds = new Float64Array(LH * C);
-  // A library document's chunks share one shift: its queries are rotated once.
-  const rotated = new Map<number, readonly Float32Array[]>();
-  const queriesAt = (shift: number): readonly Float32Array[] => {
-    const known = rotated.get(shift);
-    if (known) return known;
-    const queries = shift === 0 ? input.queries : input.queries.map((layer) => rotate(layer, -shift));
-    rotated.set(shift, queries);
-    return queries;
-  };
+  const queriesAt = queriesPerShift(input.queries, rotate);
   for (let c = 0; c < C; c++) {
     const one = chunkUpperBounds({
       ...input,
@@ -178,6 +170,19 @@ export function scoreShiftedChunks(input: ScoreChunksInput, shifts: Int32Array, 
     for (let lh = 0; lh < LH; lh++) bounds[lh * C + c] = one[lh];
   }
   return standardizedScores(bounds, LH);
+}
+
+/**
+ * The queries to score a chunk moved by `shift` with (rotated by -shift), made once per shift: a
+ * library document's chunks share one.
+ */
+export function queriesPerShift(queries: readonly Float32Array[], rotate: (queries: Float32Array, delta: number) => Float32Array): (shift: number) => readonly Float32Array[] {
+  const rotated = new Map<number, readonly Float32Array[]>();
+  return (shift) => {
+    let known = rotated.get(shift);
+    if (!known) rotated.set(shift, (known = shift === 0 ? queries : queries.map((layer) => rotate(layer, -shift))));
+    return known;
+  };
 }
 
 /** Each (layer, head)'s bounds standardised across the chunks; a chunk's score is its best. */

@@ -5,7 +5,7 @@ import { checkScoreChunks } from '../native/checkArguments.ts';
 import { loadNativeAddon } from '../native/NativeAddon.ts';
 import type { NativeAddon } from '../native/NativeAddon.ts';
 import { abstractLength } from './computeAbstract.ts';
-import { scoreChunks, scoreShiftedChunks, standardizedScores } from './scoreChunks.ts';
+import { queriesPerShift, scoreChunks, scoreShiftedChunks, standardizedScores } from './scoreChunks.ts';
 import type { ScoreChunksInput } from './scoreChunks.ts';
 
 /** Chunks [first, first + count) of the packed abstracts. */
@@ -55,11 +55,9 @@ export async function scoreShiftedChunksFast(input: ScoreChunksInput, shifts: In
   const LH = input.queries.length * input.nHeads;
   const C = shifts.length;
   const bounds = new Float64Array(LH * C);
-  const rotated = new Map<number, readonly Float32Array[]>();
+  const queriesAt = queriesPerShift(input.queries, rotate);
   for (const { start, end } of runs) {
-    const shift = shifts[start];
-    let queries = rotated.get(shift);
-    if (!queries) rotated.set(shift, (queries = shift === 0 ? input.queries : input.queries.map((layer) => rotate(layer, -shift))));
+    const queries = queriesAt(shifts[start]);
     const count = end - start;
     const part = await addon.chunkBounds({ ...input, queries }, { firstChunk: start, chunkCount: count, threads: options.threads });
     for (let lh = 0; lh < LH; lh++) for (let c = 0; c < count; c++) bounds[lh * C + start + c] = part[lh * count + c];

@@ -66,3 +66,22 @@ export function selectChunks<Id>(input: { chunks: readonly SelectableChunk<Id>[]
 
   return [...selected].map((id) => byId.get(id)!).sort((a, b) => a.position - b.position).map((chunk) => chunk.id);
 }
+
+/**
+ * The baseline without selection (StreamingLLM), also the working set a block is evaluated on: the
+ * pinned chunks and the contiguous most recent ones that fit `budgetTokens`. `items` are in position
+ * order, and so is the result.
+ */
+export function recentWindow<T>(items: readonly T[], pinned: readonly T[], budgetTokens: number, tokensOf: (item: T) => number): T[] {
+  const chosen = new Set(pinned);
+  let used = 0;
+  for (const item of chosen) used += tokensOf(item);
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i];
+    if (chosen.has(item)) continue;
+    if (used + tokensOf(item) > budgetTokens) break;
+    chosen.add(item);
+    used += tokensOf(item);
+  }
+  return items.filter((item) => chosen.has(item));
+}

@@ -63,38 +63,32 @@ export interface Composition {
 /**
  * Lays out a composed prefix. `pieces[i]` is the template text before document i (pieces[0] holds the
  * BOS); `pieces[n]` the text after the last one that every question shares (evaluated with the glue
- * too, so a question evaluates only itself, as in the exact mode). Each document's first `lead` tokens (recomputePercent of them, at most `maxLeadTokens`, at
- * least one token left placed) join the glue before it; the chunk they end in is trimmed.
+ * too, so a question evaluates only itself, as in the exact mode). Each document's first `lead` tokens
+ * (recomputePercent of them, at most `maxLeadTokens`, at least one token left placed) join the glue
+ * before it; the chunk they end in is trimmed.
  */
 export function composePrefix(compositionKey: string, pieces: readonly (readonly number[])[], documents: readonly LibraryDocument[], recomputePercent: number, glueChunkTokens: number, maxLeadTokens: number): Composition {
   const tokens: number[] = [];
   const chunks: ComposedChunk[] = [];
   let glueTokens = 0;
   let recomputedTokens = 0;
+  /** Glue evaluated together (`group`), at the end of the prefix so far, in chunks of at most glueChunkTokens. */
+  const addGlue = (glue: readonly number[], group: number, place: GlueChunk['place']) => {
+    for (let start = 0; start < glue.length; start += glueChunkTokens) {
+      const part = glue.slice(start, start + glueChunkTokens);
+      chunks.push({ kind: 'glue', key: `glue:${compositionKey}#${chunks.length}`, group, posStart: tokens.length, posEnd: tokens.length + part.length, tokens: part, blob: null, abstract: null, place });
+      tokens.push(...part);
+    }
+    glueTokens += glue.length;
+  };
   documents.forEach((doc, group) => {
     const n = doc.tokens.length;
     const lead = n === 0 ? 0 : Math.min(n - 1, maxLeadTokens, Math.ceil((n * recomputePercent) / 100));
-    const glue = [...pieces[group], ...doc.tokens.slice(0, lead)];
     const firstKept = doc.contextTokens + lead;
     const keptChunk = doc.chunks.find((c) => c.posEnd > firstKept);
     const leadChars = keptChunk ? Math.max(0, keptChunk.charStart) : 0;
-    for (let start = 0; start < glue.length; start += glueChunkTokens) {
-      const part = glue.slice(start, start + glueChunkTokens);
-      chunks.push({
-        kind: 'glue',
-        key: `glue:${compositionKey}#${chunks.length}`,
-        group,
-        posStart: tokens.length + start,
-        posEnd: tokens.length + start + part.length,
-        tokens: part,
-        blob: null,
-        abstract: null,
-        place: { documentId: lead > 0 ? doc.documentId : null, charStart: 0, charEnd: lead > 0 ? Math.min(leadChars, doc.textLength) : 0 },
-      });
-    }
-    glueTokens += glue.length;
+    addGlue([...pieces[group], ...doc.tokens.slice(0, lead)], group, { documentId: lead > 0 ? doc.documentId : null, charStart: 0, charEnd: lead > 0 ? Math.min(leadChars, doc.textLength) : 0 });
     recomputedTokens += lead;
-    tokens.push(...glue);
     const shift = tokens.length - firstKept;
     for (const chunk of doc.chunks) {
       if (chunk.posEnd <= firstKept) continue;
@@ -113,14 +107,7 @@ export function composePrefix(compositionKey: string, pieces: readonly (readonly
     }
     for (let i = lead; i < n; i++) tokens.push(doc.tokens[i]); // a spread of 128K arguments overflows the stack
   });
-  const trailing = pieces[documents.length] ?? [];
-  for (let start = 0; start < trailing.length; start += glueChunkTokens) {
-    const part = trailing.slice(start, start + glueChunkTokens);
-    const group = documents.length;
-    chunks.push({ kind: 'glue', key: `glue:${compositionKey}#${chunks.length}`, group, posStart: tokens.length, posEnd: tokens.length + part.length, tokens: [...part], blob: null, abstract: null, place: { documentId: null, charStart: 0, charEnd: 0 } });
-    tokens.push(...part);
-    glueTokens += part.length;
-  }
+  addGlue(pieces[documents.length] ?? [], documents.length, { documentId: null, charStart: 0, charEnd: 0 });
   return { tokens, chunks, glueTokens, recomputedTokens };
 }
 

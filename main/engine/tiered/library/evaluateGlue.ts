@@ -4,6 +4,7 @@
 // they are placed. Its cells become chunks whose blobs and abstracts the composition keeps.
 import { StrataError } from '../../errors.ts';
 import { computeAbstract, concatLayerAbstracts } from '../abstracts/computeAbstract.ts';
+import { recentWindow } from '../abstracts/selectChunks.ts';
 import type { SpliceSource, TierManager } from '../TierManager.ts';
 import type { ComposedChunk, GlueChunk } from './composePrefix.ts';
 
@@ -34,13 +35,5 @@ export async function evaluateGlue(tiers: TierManager, chunks: readonly Composed
 /** The first chunk and the most recent ones before the glue that fit `budgetTokens`, in position order. */
 function workingSet(before: readonly ComposedChunk[], budgetTokens: number): ComposedChunk[] {
   if (before.length === 0) return [];
-  const chosen = new Set([before[0], before.at(-1)!]);
-  let used = [...chosen].reduce((sum, c) => sum + (c.posEnd - c.posStart), 0);
-  for (let i = before.length - 2; i > 0; i--) {
-    const size = before[i].posEnd - before[i].posStart;
-    if (used + size > budgetTokens) break;
-    chosen.add(before[i]);
-    used += size;
-  }
-  return [...chosen].sort((a, b) => a.posStart - b.posStart);
+  return recentWindow(before, [before[0], before.at(-1)!], budgetTokens, (c) => c.posEnd - c.posStart);
 }

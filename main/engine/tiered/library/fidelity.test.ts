@@ -17,7 +17,7 @@ import { makeHaystack, needleQuestion, type Haystack } from '../../testModels/ha
 import { NEEDLE_KEYS } from '../../testModels/needleVocabulary.ts';
 import { makeRandomModel } from '../../testModels/makeRandomModel.ts';
 import { createPieceRenderer } from '../promptLayout.ts';
-import { randomTokens, range, setUpNativeAddon, TEST_THREADS } from '../native/nativeTestSupport.ts';
+import { argmax, maxAbsDiff, randomTokens, range, setUpNativeAddon, TEST_THREADS } from '../native/nativeTestSupport.ts';
 import { readRopeSpec, rotateByPositions } from '../positions/ropeRotation.ts';
 import { tieredEngineUnavailableReason, TieredEngine } from '../TieredEngine.ts';
 import { documentRow } from '../testSupport.ts';
@@ -178,16 +178,4 @@ function relativeDistance(a: Float32Array, b: Float32Array): number {
     norm += b[i] ** 2;
   }
   return Math.sqrt(diff / Math.max(norm, 1e-30));
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
-
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
 }

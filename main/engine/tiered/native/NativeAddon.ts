@@ -163,10 +163,8 @@ export class NativeAddon {
    * agree with the TypeScript reference to about 1e-5. Needs no initialize().
    */
   async scoreChunks(request: ScoreChunksRequest, options: ScoreChunksOptions = {}): Promise<Float64Array> {
-    const { firstChunk, chunkCount } = checkScoreChunks(request, options.firstChunk, options.chunkCount);
-    const threads = checkInteger(options.threads ?? 0, 'threads', 0, 1024);
-    const { queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts } = request;
-    return native(() => this.binding.scoreChunks(queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts, firstChunk, chunkCount, threads));
+    const args = scoringArguments(request, options);
+    return native(() => this.binding.scoreChunks(...args));
   }
 
   /**
@@ -174,10 +172,8 @@ export class NativeAddon {
    * queries (library documents at their placements) are standardised together by the caller.
    */
   async chunkBounds(request: ScoreChunksRequest, options: ScoreChunksOptions = {}): Promise<Float32Array> {
-    const { firstChunk, chunkCount } = checkScoreChunks(request, options.firstChunk, options.chunkCount);
-    const threads = checkInteger(options.threads ?? 0, 'threads', 0, 1024);
-    const { queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts } = request;
-    return native(() => this.binding.scoreChunks(queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts, firstChunk, chunkCount, threads, true));
+    const args = scoringArguments(request, options);
+    return native(() => this.binding.scoreChunks(...args, true));
   }
 
   /** @internal */
@@ -426,3 +422,11 @@ export class NativeTierContext {
   }
 }
 
+
+/** The binding's scoreChunks arguments, checked (a TypeError or RangeError that says what is wrong). */
+function scoringArguments(request: ScoreChunksRequest, options: ScoreChunksOptions) {
+  const { firstChunk, chunkCount } = checkScoreChunks(request, options.firstChunk, options.chunkCount);
+  const threads = checkInteger(options.threads ?? 0, 'threads', 0, 1024);
+  const { queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts } = request;
+  return [queries, nQueryTokens, nHeads, nKvHeads, headDim, abstracts, firstChunk, chunkCount, threads] as const;
+}
